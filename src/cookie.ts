@@ -1,0 +1,151 @@
+/** The session cookie: its options, reading it from the request, writing it to the response. */
+
+/** Attributes of the session cookie. Every field is optional; defaults are listed on each. */
+export interface CookieOptions {
+  /**
+   * The cookie name. A `__Host-` name forces Path `/`, no Domain and Secure; a `__Secure-` name
+   * forces Secure.
+   * @default 'koa.sid'
+   */
+  name?: string;
+  /** @default '/' */
+  path?: string;
+  /** Domain attribute; leave unset to keep the cookie on the exact host (the safer default). */
+  domain?: string;
+  /**
+   * Hide the cookie from `document.cookie`. Turning it off exposes the session id to any script.
+   * @default true
+   */
+  httpOnly?: boolean;
+  /**
+   * `true` always sends Secure; `'auto'` sends it when `ctx.secure` (HTTPS, or a trusted
+   * `X-Forwarded-Proto: https` when `app.proxy` is on); `false` never.
+   * @default 'auto'
+   */
+  secure?: boolean | 'auto';
+  /** @default 'lax' */
+  sameSite?: 'lax' | 'strict' | 'none' | false;
+  /**
+   * `false` sends no Max-Age/Expires, so the browser drops the cookie when it closes (the store
+   * record still expires after `maxAge`).
+   * @default true
+   */
+  persistent?: boolean;
+  /** Adds the `Partitioned` attribute (CHIPS); requires Secure. */
+  partitioned?: boolean;
+  /** Adds `Priority=Low|Medium|High` (Chromium). */
+  priority?: 'low' | 'medium' | 'high';
+}
+
+/** RFC 6265 §6.1: user agents keep at least 4096 bytes per cookie; we count the whole Set-Cookie line. */
+export const MAX_COOKIE_BYTES = 4096;
+
+/** RFC 7230 token characters, the only ones allowed in a cookie name. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** A host name, optionally with RFC 6265's ignored leading dot. */
+const DOMAIN = /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+/** RFC 6265 path-value: any CHAR except CTLs and `;`; we also refuse spaces and commas. */
+const PATH = /^\/[\x21-\x2b\x2d-\x3a\x3c-\x7e]*$/;
+const EXPIRED = 'Thu, 01 Jan 1970 00:00:00 GMT';
+
+/** Cookie options with every default filled in and the attribute text precomputed. */
+export interface ResolvedCookie {
+  readonly name: string;
+  readonly persistent: boolean;
+  readonly secure: boolean | 'auto';
+  /** Attributes after the value for a secure and an insecure response (Secure differs). */
+  readonly secureAttributes: string;
+  readonly plainAttributes: string;
+}
+
+const fail = (option: string, rule: string, value: unknown, Type: typeof TypeError = TypeError): never => {
+  throw new Type(`koa-session-kit: \`cookie.${option}\` must be ${rule} (received ${JSON.stringify(value)})`);
+};
+
+/** Validates cookie options once, at `session()` time, and precomputes the attribute strings. */
+export function resolveCookie(options: CookieOptions): ResolvedCookie {
+  const name = options.name ?? 'koa.sid';
+  const path = options.path ?? '/';
+  const domain = options.domain;
+  const httpOnly = options.httpOnly ?? true;
+  const secure = options.secure ?? 'auto';
+  const sameSite = options.sameSite ?? 'lax';
+  const persistent = options.persistent ?? true;
+  const partitioned = options.partitioned ?? false;
+  const priority = options.priority;
+
+  if (typeof name !== 'string' || !TOKEN.test(name)) fail('name', 'a cookie token (no spaces, `;`, `=`, quotes or control characters)', name);
+  if (typeof path !== 'string' || !PATH.test(path)) fail('path', 'a path starting with `/` without `;`, spaces, commas or control characters', path);
+  if (domain !== undefined && (typeof domain !== 'string' || !DOMAIN.test(domain))) fail('domain', 'a host name such as `example.com`', domain);
+  if (typeof httpOnly !== 'boolean') fail('httpOnly', 'a boolean', httpOnly);
+  if (secure !== true && secure !== false && secure !== 'auto') fail('secure', "true, false or 'auto'", secure);
+  if (sameSite !== 'lax' && sameSite !== 'strict' && sameSite !== 'none' && sameSite !== false) fail('sameSite', "'lax', 'strict', 'none' or false", sameSite);
+  if (typeof persistent !== 'boolean') fail('persistent', 'a boolean', persistent);
+  if (typeof partitioned !== 'boolean') fail('partitioned', 'a boolean', partitioned);
+  if (priority !== undefined && priority !== 'low' && priority !== 'medium' && priority !== 'high') fail('priority', "'low', 'medium' or 'high'", priority);
+
+  // Browsers drop these combinations silently; refusing them at startup saves a day of debugging.
+  if (sameSite === 'none' && secure === false) fail('secure', "true or 'auto' when `sameSite` is 'none' (browsers reject SameSite=None without Secure)", secure);
+  if (partitioned && secure === false) fail('secure', "true or 'auto' when `partitioned` is set (Partitioned requires Secure)", secure);
+  if (name.startsWith('__Host-')) {
+    if (domain !== undefined) fail('domain', 'unset for a `__Host-` cookie', domain);
+    if (path !== '/') fail('path', "'/' for a `__Host-` cookie", path);
+    if (secure === false) fail('secure', "true or 'auto' for a `__Host-` cookie", secure);
+  }
+  if (name.startsWith('__Secure-') && secure === false) fail('secure', "true or 'auto' for a `__Secure-` cookie", secure);
+
+  let tail = '';
+  if (domain !== undefined) tail += `; Domain=${domain}`;
+  if (httpOnly) tail += '; HttpOnly';
+  const sameSiteText = sameSite === false ? '' : `; SameSite=${sameSite[0]!.toUpperCase()}${sameSite.slice(1)}`;
+  const after = `${sameSiteText}${partitioned ? '; Partitioned' : ''}${priority ? `; Priority=${priority[0]!.toUpperCase()}${priority.slice(1)}` : ''}`;
+  return {
+    name,
+    persistent,
+    secure,
+    secureAttributes: `; Path=${path}${tail}; Secure${after}`,
+    plainAttributes: `; Path=${path}${tail}${after}`,
+  };
+}
+
+/**
+ * The value of cookie `name` in a Cookie header, or undefined. When a name repeats (a sibling
+ * domain or path planted another), the first wins: browsers send the most specific one first.
+ */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (header === undefined || header.length === 0) return undefined;
+  let start = 0;
+  const length = header.length;
+  while (start < length) {
+    let end = header.indexOf(';', start);
+    if (end === -1) end = length;
+    let i = start;
+    while (i < end && header.charCodeAt(i) === 0x20) i++;
+    if (header.startsWith(name, i) && header.charCodeAt(i + name.length) === 0x3d /* = */) {
+      let value = header.slice(i + name.length + 1, end).trimEnd();
+      if (value.length >= 2 && value.charCodeAt(0) === 0x22 && value.charCodeAt(value.length - 1) === 0x22) {
+        value = value.slice(1, -1);
+      }
+      return value;
+    }
+    start = end + 1;
+  }
+  return undefined;
+}
+
+/** A Set-Cookie line carrying `value`; `expires` (ms since epoch) sets Max-Age/Expires when persistent. */
+export function formatCookie(cookie: ResolvedCookie, value: string, secure: boolean, expires: number, now: number): string {
+  const attributes = secure ? cookie.secureAttributes : cookie.plainAttributes;
+  if (!cookie.persistent) return `${cookie.name}=${value}${attributes}`;
+  // Same number as the store's expiry. Rounding up keeps a sub-second remainder from becoming
+  // Max-Age=0 (an instant deletion); a browser outliving the record by under a second only
+  // costs a fresh session.
+  const maxAgeSeconds = Math.max(0, Math.ceil((expires - now) / 1000));
+  return `${cookie.name}=${value}; Max-Age=${maxAgeSeconds}; Expires=${new Date(expires).toUTCString()}${attributes}`;
+}
+
+/** A Set-Cookie line that deletes the cookie, with the same Path, Domain, SameSite, Secure and HttpOnly. */
+export function formatClearingCookie(cookie: ResolvedCookie, secure: boolean): string {
+  const attributes = secure ? cookie.secureAttributes : cookie.plainAttributes;
+  return `${cookie.name}=; Max-Age=0; Expires=${EXPIRED}${attributes}`;
+}

@@ -1,0 +1,25 @@
+/** Session ids: generated from the CSPRNG, validated before use, digested before a store sees them. */
+
+import { createHash, randomBytes } from 'node:crypto';
+
+/** 32 bytes = 256 bits of entropy, well above OWASP's 64-bit minimum for session ids. */
+export const ID_BYTES = 32;
+
+/** base64url of 32 bytes, unpadded: 43 characters. The last one carries 2 zero bits, hence the
+ * smaller final class, so only the canonical spelling of an id is accepted. */
+const ID_PATTERN = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+
+/** A fresh, unguessable session id. */
+export function generateId(): string {
+  return randomBytes(ID_BYTES).toString('base64url');
+}
+
+/** True when `value` is exactly the shape {@link generateId} produces. */
+export function isValidId(value: string): boolean {
+  return value.length === 43 && ID_PATTERN.test(value);
+}
+
+/** What a store sees in place of the id: SHA-256, base64url (43 characters, path- and SQL-safe). */
+export function digestId(id: string): string {
+  return createHash('sha256').update(id).digest('base64url');
+}

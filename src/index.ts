@@ -1,0 +1,44 @@
+/** koa-session-kit: sessions for Koa, after aiohttp_session. The public surface, named exports only. */
+
+import type { Session } from './session.js';
+
+export { session, getSession, newSession } from './middleware.js';
+export type { SessionContext } from './middleware.js';
+
+export type { SessionOptions } from './options.js';
+export type { CookieOptions } from './cookie.js';
+export { MAX_COOKIE_BYTES } from './cookie.js';
+
+// The class is exported as a type only: sessions come from getSession(), never from `new`.
+export type { Session, SessionData } from './session.js';
+
+export {
+  SessionKitError,
+  SerializationError,
+  SessionStoreError,
+  CookieTooLargeError,
+  SessionNotInstalledError,
+  isSessionKitError,
+  isSerializationError,
+  isSessionStoreError,
+  isCookieTooLargeError,
+} from './errors.js';
+export type { SessionKitErrorCode, SerializationErrorDetails } from './errors.js';
+
+export type { Store, StoredRecord, RecordWrite, SealedCookieStore, OpenedCookie, SessionStore } from './store.js';
+export { isSealedCookieStore } from './store.js';
+export type { Serializer } from './serializer.js';
+
+export { generateId, isValidId, digestId } from './id.js';
+
+// The defaults, re-exported so `session()` users need one import.
+export { MemoryStore } from '../stores/memory.js';
+export type { MemoryStoreOptions } from '../stores/memory.js';
+export { jsonSerializer } from '../serializers/json.js';
+
+declare module 'koa' {
+  interface DefaultState {
+    /** The default session, once `getSession(ctx)` has loaded it. */
+    session?: Session;
+  }
+}

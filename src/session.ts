@@ -1,0 +1,179 @@
+/** `Session<T>`: the map-like view a handler gets; all its state lives in a record the middleware keeps. */
+
+import { isValidId } from './id.js';
+
+/** The shape of session data: string keys to serializable values. */
+export type SessionData = Record<string, unknown>;
+
+/** What the middleware and the Session share for one request. Not exported from the package. */
+export interface SessionState {
+  data: Map<string, unknown>;
+  /** The id, once the session has one (loaded, set, or made at commit). */
+  identity: string | undefined;
+  isNew: boolean;
+  created: number;
+  /** The per-session maxAge in ms, or undefined to follow the app's. */
+  maxAge: number | undefined;
+  readonly defaultMaxAge: number;
+  /** `changed()` was called: save even if the bytes look the same. */
+  forced: boolean;
+  /** maxAge was set in this request. */
+  metaChanged: boolean;
+  /** `clear()` or `invalidate()` ran: a conflict retry starts from empty, not from the fresh copy. */
+  cleared: boolean;
+  /** `invalidate()` ran: destroy the loaded record and clear the cookie. */
+  invalidated: boolean;
+  /** `regenerate()` ran: move the data to a new id and destroy the old record. */
+  regenerated: boolean;
+}
+
+/** Builds the state of a session with no stored record. */
+export function emptyState(defaultMaxAge: number, now: number): SessionState {
+  return {
+    data: new Map(),
+    identity: undefined,
+    isNew: true,
+    created: now,
+    maxAge: undefined,
+    defaultMaxAge,
+    forced: false,
+    metaChanged: false,
+    cleared: false,
+    invalidated: false,
+    regenerated: false,
+  };
+}
+
+/**
+ * One client's session: a mutable map of string keys to values, saved after the response is
+ * built if (and only if) something changed. Get it with `getSession(ctx)`; never construct it.
+ * Mutating a nested value in place is detected too (the serialized bytes are compared).
+ */
+export class Session<T extends object = SessionData> implements Iterable<[keyof T & string, T[keyof T]]> {
+  readonly #state: SessionState;
+
+  /** @internal Made by the middleware only. */
+  constructor(state: SessionState) {
+    this.#state = state;
+  }
+
+  get<K extends keyof T & string>(key: K): T[K] | undefined {
+    // The map holds T's values by construction: only `set` and the decoder write to it.
+    return this.#state.data.get(key) as T[K] | undefined;
+  }
+
+  /** Sets a value; returns the session so calls chain. */
+  set<K extends keyof T & string>(key: K, value: T[K]): this {
+    if (typeof key !== 'string') throw new TypeError(`koa-session-kit: session keys must be strings (received ${typeof key})`);
+    this.#state.data.set(key, value);
+    return this;
+  }
+
+  has(key: keyof T & string): boolean {
+    return this.#state.data.has(key);
+  }
+
+  /** Removes a key; true when it was there. */
+  delete(key: keyof T & string): boolean {
+    return this.#state.data.delete(key);
+  }
+
+  /** Removes every key; the session itself (its id and record) stays. */
+  clear(): void {
+    this.#state.data.clear();
+    this.#state.cleared = true;
+  }
+
+  get size(): number {
+    return this.#state.data.size;
+  }
+
+  keys(): IterableIterator<keyof T & string> {
+    return this.#state.data.keys() as IterableIterator<keyof T & string>;
+  }
+
+  values(): IterableIterator<T[keyof T]> {
+    return this.#state.data.values() as IterableIterator<T[keyof T]>;
+  }
+
+  entries(): IterableIterator<[keyof T & string, T[keyof T]]> {
+    return this.#state.data.entries() as IterableIterator<[keyof T & string, T[keyof T]]>;
+  }
+
+  [Symbol.iterator](): IterableIterator<[keyof T & string, T[keyof T]]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: T[keyof T], key: keyof T & string, session: this) => void): void {
+    for (const [key, value] of this.entries()) callback(value, key, this);
+  }
+
+  /** The data as a plain object (what `JSON.stringify(session)` shows). */
+  toJSON(): Partial<T> {
+    return Object.fromEntries(this.#state.data) as Partial<T>;
+  }
+
+  /** The session id, or undefined until the session is first saved. Read-only. */
+  get identity(): string | undefined {
+    return this.#state.identity;
+  }
+
+  /** True when no stored session was loaded for this request. */
+  get isNew(): boolean {
+    return this.#state.isNew;
+  }
+
+  /** When the session was first created, in ms since the epoch; never reset by later saves. */
+  get created(): number {
+    return this.#state.created;
+  }
+
+  /** This session's idle lifetime in ms; setting it ("remember me") persists with the session. */
+  get maxAge(): number {
+    return this.#state.maxAge ?? this.#state.defaultMaxAge;
+  }
+
+  set maxAge(value: number) {
+    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
+      throw new RangeError(`koa-session-kit: \`session.maxAge\` must be a positive number of ms (received ${String(value)})`);
+    }
+    this.#state.maxAge = value;
+    this.#state.metaChanged = true;
+  }
+
+  /** Forces a save at the end of the request, even if the data looks unchanged. */
+  changed(): void {
+    this.#state.forced = true;
+  }
+
+  /** Logout: clears the data, destroys the stored record and clears the cookie at commit. */
+  invalidate(): void {
+    const state = this.#state;
+    state.data.clear();
+    state.cleared = true;
+    state.invalidated = true;
+    state.regenerated = false;
+    state.identity = undefined;
+    state.isNew = true;
+    state.created = Date.now();
+    state.maxAge = undefined;
+    state.metaChanged = false;
+    state.forced = false;
+  }
+
+  /** Moves the data to a new id at commit and destroys the old record (session fixation defence). */
+  regenerate(): void {
+    this.#state.regenerated = true;
+  }
+
+  /** Chooses the id of a new session; throws on a session that already has one or an id of the wrong shape. */
+  setNewIdentity(id: string): void {
+    if (!this.#state.isNew || this.#state.identity !== undefined) {
+      throw new Error('koa-session-kit: setNewIdentity() works only on a new session; this one already has an id');
+    }
+    if (typeof id !== 'string' || !isValidId(id)) {
+      throw new TypeError('koa-session-kit: `id` must be 32 random bytes in base64url (43 characters), as generateId() makes');
+    }
+    this.#state.identity = id;
+  }
+}

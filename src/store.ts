@@ -1,0 +1,77 @@
+/** The contract between the middleware and a storage backend: bytes in, bytes out. */
+
+/**
+ * One stored session as a store returns it. `data` is opaque: the middleware's envelope
+ * (metadata + serialized user data); a store never decodes it.
+ */
+export interface StoredRecord {
+  /** The bytes exactly as they were written. */
+  data: Uint8Array;
+  /** Expiry, in ms since the Unix epoch (the application's clock). */
+  expires: number;
+  /** Starts at 1 on create; every update adds 1. Touch leaves it alone. */
+  version: number;
+}
+
+/** What the middleware writes: the store owns the version. */
+export interface RecordWrite {
+  data: Uint8Array;
+  /** Expiry, in ms since the Unix epoch. */
+  expires: number;
+}
+
+/**
+ * A server-side session store. Ids it receives are SHA-256 digests of the session id
+ * (43 characters of base64url), never the id in the cookie, so a dump of a store holds no
+ * usable cookie. Every method rejects with a {@link SessionStoreError} (or any error, which
+ * the middleware wraps) when the backend fails; "not found" is a value, never an error.
+ */
+export interface Store {
+  /** The record, or `undefined` when missing or expired. */
+  get(id: string): Promise<StoredRecord | undefined>;
+  /** Writes a new record at version 1; `false` (and nothing written) when the id already exists. */
+  create(id: string, record: RecordWrite): Promise<boolean>;
+  /**
+   * Replaces the record if it exists and, when `expectedVersion` is given, only if its version
+   * still equals it. Returns the new version, or `undefined` when nothing was written (missing,
+   * expired, or another version).
+   */
+  update(id: string, record: RecordWrite, expectedVersion?: number): Promise<number | undefined>;
+  /** Moves the expiry only (no data rewrite, version unchanged); `false` when missing or expired. */
+  touch(id: string, expires: number): Promise<boolean>;
+  /** Removes the record; a missing one is not an error. */
+  destroy(id: string): Promise<void>;
+  /** Removes expired records now; resolves to how many were removed, when the store knows. */
+  prune?(): Promise<number>;
+  /** Releases timers and connections the store owns (never ones it was given). */
+  close?(): Promise<void>;
+}
+
+/** A session sealed into the cookie itself, as {@link SealedCookieStore.open} gives it back. */
+export interface OpenedCookie {
+  data: Uint8Array;
+  /** Expiry sealed inside the value, in ms since the Unix epoch. */
+  expires: number;
+  /** True when an older key opened it: the middleware reseals with the newest in the same response. */
+  stale: boolean;
+}
+
+/**
+ * A client-side store: nothing on the server, the whole record sealed into the cookie value.
+ * Plugs into the same `store` option; the middleware recognises it by `kind`.
+ */
+export interface SealedCookieStore {
+  readonly kind: 'sealed-cookie';
+  /** Seals a record into a cookie value (cookie-octet characters only). */
+  seal(record: RecordWrite): string;
+  /** Opens a cookie value; `undefined` for anything tampered, foreign, malformed or expired at `now`. */
+  open(value: string, now: number): OpenedCookie | undefined;
+}
+
+/** Anything the `store` option accepts. */
+export type SessionStore = Store | SealedCookieStore;
+
+/** Tells a sealed cookie store from a server-side one. */
+export function isSealedCookieStore(store: SessionStore): store is SealedCookieStore {
+  return (store as Partial<SealedCookieStore>).kind === 'sealed-cookie';
+}
