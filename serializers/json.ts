@@ -1,6 +1,6 @@
 /** The default serializer: strict JSON, UTF-8 bytes, nothing that would not come back equal. */
 
-import { assertCarries, hasReservedKey, type Carries } from '../src/strict.js';
+import { assertCarries, hasReservedKey, resolveMaxDepth, type Carries, type StrictOptions } from '../src/strict.js';
 import type { Serializer } from '../src/serializer.js';
 
 /**
@@ -22,6 +22,7 @@ export const JSON_CARRIES: Carries = {
   set: false,
   regexp: false,
   error: false,
+  binary: false,
   typedArrays: new Set(),
   nonFiniteInTypedArrays: false,
   references: false,
@@ -34,9 +35,12 @@ export const JSON_CARRIES: Carries = {
 
 const PROTO_KEY = '__proto__';
 
+/** Options for {@link jsonSerializer}. */
+export type JsonSerializerOptions = StrictOptions;
+
 /**
  * Creates the JSON serializer (the default). Carries `null`, booleans, finite numbers, strings,
- * arrays without holes and plain or null-prototype objects, nested at most 100 levels; throws
+ * arrays without holes and plain or null-prototype objects, nested at most `maxDepth` (100) levels; throws
  * {@link SerializationError} at commit for anything else. Decoding rejects bytes that are not
  * UTF-8 JSON or that hold a `__proto__` key.
  *
@@ -45,14 +49,15 @@ const PROTO_KEY = '__proto__';
  * app.use(session({ serializer: jsonSerializer() }));
  * ```
  */
-export function jsonSerializer(): Serializer {
+export function jsonSerializer(options?: JsonSerializerOptions): Serializer {
+  const maxDepth = resolveMaxDepth(options, []);
   const encoder = new TextEncoder();
   // fatal: invalid UTF-8 (msgpack bytes, corruption) throws instead of decoding to U+FFFD.
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   return {
     name: 'json',
     serialize(value: unknown): Uint8Array {
-      assertCarries(value, JSON_CARRIES);
+      assertCarries(value, JSON_CARRIES, maxDepth);
       return encoder.encode(JSON.stringify(value));
     },
     deserialize(bytes: Uint8Array): unknown {

@@ -7,34 +7,34 @@ export interface CookieOptions {
    * forces Secure.
    * @default 'koa.sid'
    */
-  name?: string;
+  name?: string | undefined;
   /** @default '/' */
-  path?: string;
+  path?: string | undefined;
   /** Domain attribute; leave unset to keep the cookie on the exact host (the safer default). */
-  domain?: string;
+  domain?: string | undefined;
   /**
    * Hide the cookie from `document.cookie`. Turning it off exposes the session id to any script.
    * @default true
    */
-  httpOnly?: boolean;
+  httpOnly?: boolean | undefined;
   /**
    * `true` always sends Secure; `'auto'` sends it when `ctx.secure` (HTTPS, or a trusted
    * `X-Forwarded-Proto: https` when `app.proxy` is on); `false` never.
    * @default 'auto'
    */
-  secure?: boolean | 'auto';
+  secure?: boolean | 'auto' | undefined;
   /** @default 'lax' */
-  sameSite?: 'lax' | 'strict' | 'none' | false;
+  sameSite?: 'lax' | 'strict' | 'none' | false | undefined;
   /**
    * `false` sends no Max-Age/Expires, so the browser drops the cookie when it closes (the store
    * record still expires after `maxAge`).
    * @default true
    */
-  persistent?: boolean;
+  persistent?: boolean | undefined;
   /** Adds the `Partitioned` attribute (CHIPS); requires Secure. */
-  partitioned?: boolean;
+  partitioned?: boolean | undefined;
   /** Adds `Priority=Low|Medium|High` (Chromium). */
-  priority?: 'low' | 'medium' | 'high';
+  priority?: 'low' | 'medium' | 'high' | undefined;
 }
 
 /** RFC 6265 §6.1: user agents keep at least 4096 bytes per cookie; we count the whole Set-Cookie line. */

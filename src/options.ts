@@ -11,50 +11,50 @@ export interface SessionOptions {
    * the cookie; a `CookieStore` seals the data into the cookie itself.
    * @default new MemoryStore()
    */
-  store?: SessionStore;
+  store?: SessionStore | undefined;
   /**
    * Turns session values into bytes and back, refusing what it cannot bring back equal.
    * @default jsonSerializer()
    */
-  serializer?: Serializer;
+  serializer?: Serializer | undefined;
   /**
    * HMAC keys for the id cookie, newest first: the first signs, all verify, and a cookie verified
    * by an older key is re-signed with the first. Use long random strings (32+ characters).
    * @default app.keys; with neither, the cookie carries the bare 256-bit id, unsigned
    * @example ['2026-11-key', '2026-05-key']
    */
-  keys?: readonly (string | Uint8Array)[];
+  keys?: readonly (string | Uint8Array)[] | undefined;
   /**
    * Idle lifetime in ms: the store record and the cookie both expire this long after the last
    * write (or touch, with `rolling`). At most 400 days, the cap browsers put on cookie lifetime.
    * @default 86400000 (one day)
    */
-  maxAge?: number;
+  maxAge?: number | undefined;
   /**
    * Hard cap in ms on a session's life since it was created, however active it is.
    * @default undefined (no cap)
    */
-  absoluteTimeout?: number;
+  absoluteTimeout?: number | undefined;
   /**
    * Extend the expiry on every request that loads the session, even when nothing changed, through
    * the store's `touch` (no data rewrite) and a fresh cookie.
    * @default false
    */
-  rolling?: boolean;
+  rolling?: boolean | undefined;
   /**
    * With `rolling`, skip the touch unless it would move the expiry by at least this many ms, so
    * a busy session is not written on every request.
    * @default maxAge / 10
    */
-  touchAfter?: number;
+  touchAfter?: number | undefined;
   /** Cookie attributes; each field has its own default. */
-  cookie?: CookieOptions;
+  cookie?: CookieOptions | undefined;
   /**
    * Several independent sessions in one app: each `session({ name })` has its own cookie (set
    * `cookie.name` too), is read with `getSession(ctx, name)` and appears as `ctx.state[name]`.
    * @default 'session'
    */
-  name?: string;
+  name?: string | undefined;
 }
 
 /** One entry per option, so the compiler fails when an option is added here but not there. */

@@ -9,6 +9,44 @@ import { SerializationError } from './errors.js';
  */
 export const MAX_DEPTH = 100;
 
+/** The largest `maxDepth` a serializer accepts: the walker and the libraries stay far from the stack limit. */
+export const MAX_DEPTH_LIMIT = 1000;
+
+/** Options every serializer factory takes. */
+export interface StrictOptions {
+  /**
+   * How many levels session data may nest, the session object being level 1.
+   * @default 100
+   */
+  maxDepth?: number | undefined;
+}
+
+/**
+ * Validates a factory's options: rejects keys it does not know (with the factory named) and a
+ * `maxDepth` that is not an integer from 1 to {@link MAX_DEPTH_LIMIT}. Returns the depth to use.
+ */
+export function resolveMaxDepth(options: object | undefined, known: readonly string[]): number {
+  if (options === undefined) return MAX_DEPTH;
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`koa-session-kit: serializer options must be an object (received ${String(options)})`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'maxDepth' && !known.includes(key)) {
+      const expected = ['maxDepth', ...known].map((name) => `\`${name}\``).join(', ');
+      throw new TypeError(`koa-session-kit: \`${key}\` is not a serializer option; expected one of ${expected}`);
+    }
+  }
+  const { maxDepth } = options as StrictOptions;
+  if (maxDepth === undefined) return MAX_DEPTH;
+  if (typeof maxDepth !== 'number' || !Number.isInteger(maxDepth)) {
+    throw new TypeError(`koa-session-kit: \`maxDepth\` must be an integer (received ${String(maxDepth)})`);
+  }
+  if (maxDepth < 1 || maxDepth > MAX_DEPTH_LIMIT) {
+    throw new RangeError(`koa-session-kit: \`maxDepth\` must be from 1 to ${MAX_DEPTH_LIMIT} (received ${maxDepth})`);
+  }
+  return maxDepth;
+}
+
 /** What happens to an object property whose value is `undefined`. */
 export type UndefinedPropertyPolicy = 'carry' | 'drop';
 
@@ -34,8 +72,14 @@ export interface Carries {
   readonly map: boolean;
   readonly set: boolean;
   readonly regexp: boolean;
-  /** Plain `Error` and the built-in subclasses (`TypeError`, ...) with message, name and cause. */
-  readonly error: boolean;
+  /**
+   * Errors: `'builtin'` carries `Error` and its built-in subclasses (`TypeError`, ...) with their
+   * message and cause; `'base'` only `Error` itself, with its message and no cause; `false` none.
+   * Stacks are never compared: a decoded error has a new one.
+   */
+  readonly error: 'builtin' | 'base' | false;
+  /** `ArrayBuffer` and `DataView`. */
+  readonly binary: boolean;
   /** The typed-array constructors carried exactly (name → true). */
   readonly typedArrays: ReadonlySet<string>;
   /** Whether float typed arrays keep NaN and the infinities (superjson's go through JSON and do not). */
@@ -63,6 +107,14 @@ const CARRIERS: Readonly<Record<string, readonly string[]>> = {
   bigint: ['superjson', 'msgpack'],
   RegExp: ['superjson', 'msgpack'],
   Error: ['msgpack', 'superjson'],
+  EvalError: ['msgpack'],
+  RangeError: ['msgpack'],
+  ReferenceError: ['msgpack'],
+  SyntaxError: ['msgpack'],
+  TypeError: ['msgpack'],
+  URIError: ['msgpack'],
+  ArrayBuffer: ['msgpack'],
+  DataView: ['msgpack'],
   NaN: ['superjson', 'msgpack'],
   Infinity: ['superjson', 'msgpack'],
   '-Infinity': ['superjson', 'msgpack'],
@@ -114,6 +166,18 @@ function joinPath(segments: readonly string[]): string {
 }
 
 const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Uint8Array.prototype) as object;
+// %TypedArray%.prototype[@@toStringTag] reads the internal slot, so it names typed arrays from any
+// realm (jest gives tests the outer realm's Uint8Array but the inner realm's Float64Array).
+const typedArrayTag = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, Symbol.toStringTag)?.get as
+  | ((this: unknown) => string | undefined)
+  | undefined;
+
+/** The typed array's constructor name, or undefined for anything else, subclasses such as Buffer included. */
+function typedArrayName(value: object, proto: object): string | undefined {
+  const tag = typedArrayTag?.call(value);
+  // Only the built-in constructors' prototypes own BYTES_PER_ELEMENT; Buffer.prototype does not.
+  return tag !== undefined && Object.hasOwn(proto, 'BYTES_PER_ELEMENT') ? tag : undefined;
+}
 const ERROR_PROTOTYPES = new Set<object>(
   [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((ctor) => ctor.prototype),
 );
@@ -216,8 +280,12 @@ class Walker {
     if (proto === Map.prototype) return carries.map ? this.#visitMap(value as Map<unknown, unknown>, depth) : refuse('Map');
     if (proto === Set.prototype) return carries.set ? this.#visitSet(value as Set<unknown>, depth) : refuse('Set');
     if (proto === RegExp.prototype) return carries.regexp ? this.#checkRegExp(value as RegExp) : refuse('RegExp');
-    if (ERROR_PROTOTYPES.has(proto)) return carries.error ? this.#visitError(value as Error, depth) : refuse('Error', `is an Error, which the ${carries.serializer} serializer cannot bring back equal`);
-    if (Object.getPrototypeOf(proto) === TYPED_ARRAY_PROTOTYPE) return this.#checkTypedArray(value, proto);
+    if (ERROR_PROTOTYPES.has(proto)) return this.#visitError(value as Error, proto, depth);
+    if (proto === ArrayBuffer.prototype || proto === DataView.prototype) {
+      return carries.binary ? undefined : refuse(proto === ArrayBuffer.prototype ? 'ArrayBuffer' : 'DataView');
+    }
+    const typedArray = typedArrayName(value, proto);
+    if (typedArray !== undefined) return this.#checkTypedArray(value, typedArray);
     const registered = carries.instance?.(value);
     if (registered === 'opaque') return undefined;
     if (registered === 'walk') return this.#visitProperties(value, depth);
@@ -237,6 +305,8 @@ class Walker {
       let refusal: Refusal | undefined;
       if (carries.reservedKeys.has(key)) {
         refusal = refuse(`${key} key`, `is under a \`${key}\` key, which the ${carries.serializer} serializer refuses (the library mangles it, and it is a prototype-pollution risk)`);
+      } else if (!carries.loneSurrogates && !isWellFormed.call(key)) {
+        refusal = refuse('lone surrogate', 'is under a key with a lone surrogate, which does not survive UTF-8');
       } else if (!propertyIsEnumerable.call(value, key)) {
         refusal = refuse('non-enumerable property', 'is a non-enumerable property, which serializers skip');
       } else {
@@ -312,20 +382,28 @@ class Walker {
     return value.lastIndex === 0 ? undefined : refuse('RegExp', 'is a RegExp with a non-zero lastIndex, which is not kept');
   }
 
-  #visitError(value: Error, depth: number): Refusal | undefined {
+  #visitError(value: Error, proto: object, depth: number): Refusal | undefined {
+    const carried = this.#carries.error;
+    const name = (proto as { name: string }).name;
+    if (carried === false || (carried === 'base' && proto !== Error.prototype)) {
+      return refuse(name, `is ${name === 'Error' ? 'an' : 'a'} ${name}, which the ${this.#carries.serializer} serializer cannot bring back equal`);
+    }
+    const hasCause = Object.prototype.hasOwnProperty.call(value, 'cause');
+    if (carried === 'base' && hasCause) {
+      return refuse(name, `is an Error with a cause, which the ${this.#carries.serializer} serializer does not keep`);
+    }
     for (const key of Reflect.ownKeys(value)) {
       if (!ERROR_OWN_KEYS.has(key)) {
-        return refuse('Error', `is an Error with an extra property (${String(key)}), which is not kept`);
+        return refuse(name, `is an Error with an extra property (${String(key)}), which is not kept`);
       }
     }
-    if (!Object.prototype.hasOwnProperty.call(value, 'cause')) return undefined;
+    if (!hasCause) return undefined;
     const refusal = this.visit(value.cause, depth + 1);
     refusal?.segments.push('.cause');
     return refusal;
   }
 
-  #checkTypedArray(value: object, proto: object): Refusal | undefined {
-    const name = (proto as { constructor: { name: string } }).constructor.name;
+  #checkTypedArray(value: object, name: string): Refusal | undefined {
     if (!this.#carries.typedArrays.has(name)) {
       const refusal = refuse(name, `is a ${name}, which the ${this.#carries.serializer} serializer cannot bring back equal`);
       refusal.family = 'typed array';
@@ -333,7 +411,11 @@ class Walker {
     }
     if (this.#carries.nonFiniteInTypedArrays || (name !== 'Float32Array' && name !== 'Float64Array')) return undefined;
     for (const element of value as Float64Array) {
-      if (!Number.isFinite(element)) return refuse(name, `is a ${name} holding ${element}, which the ${this.#carries.serializer} serializer turns into 0`);
+      if (!Number.isFinite(element)) {
+        const refusal = refuse(name, `is a ${name} holding ${element}, which the ${this.#carries.serializer} serializer turns into 0`);
+        refusal.family = 'typed array';
+        return refusal;
+      }
     }
     return undefined;
   }

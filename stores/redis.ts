@@ -1,5 +1,6 @@
 /** RedisStore: sessions as Redis hashes with a millisecond TTL and a Lua compare-and-set on the version. */
 
+import { debuglog } from 'node:util';
 import type { Cluster, Redis } from 'ioredis';
 import { SessionStoreError } from '../src/errors.js';
 import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
@@ -31,6 +32,7 @@ export interface RedisStoreOptions {
 }
 
 const DEFAULT_PREFIX = 'sess:';
+const debug = debuglog('koa-session-kit');
 
 /** Spellings other session stores use, mapped to ours (STYLE 7: unknown keys throw with a hint). */
 const OPTION_HINTS: Record<string, string> = {
@@ -264,7 +266,10 @@ export class RedisStore implements Store {
     }
     this.#connecting ??= import('ioredis').then(
       ({ Redis: RedisClass }) => {
-        const client = prepare(new RedisClass(url));
+        const redis = new RedisClass(url);
+        // Failures reach callers as rejected commands; without a listener ioredis also prints each one.
+        redis.on('error', (error: Error) => debug('RedisStore connection error: %s', error.message));
+        const client = prepare(redis);
         // Only keep it if close() did not run while ioredis was loading.
         if (this.#connecting !== undefined) this.#client = client;
         return client;

@@ -1,6 +1,7 @@
 /** Redis clients and key prefixes for the RedisStore tests: fail fast, keep files apart, clean up. */
 
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { REDIS_URL } from './services.js';
 
@@ -34,4 +35,58 @@ export async function deleteKeys(client: Redis, prefix: string): Promise<void> {
     if (keys.length > 0) await client.del(...keys);
     cursor = next;
   } while (cursor !== '0');
+}
+
+/** A client whose connection a test can take down for as long as it likes, and bring back. */
+export interface RedisOutage {
+  /** Fails fast like {@link fastFailClient}; reconnects on its own once the outage ends. */
+  client: Redis;
+  /** Drops the connection and refuses new ones until {@link RedisOutage.end}. */
+  begin(): Promise<void>;
+  /** Lets the client back in and waits until it is ready again. */
+  end(): Promise<void>;
+  /** Disconnects the client and deletes its Redis user. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * A client logged in as its own throwaway ACL user. `begin()` disables the user and kills its
+ * connections (`CLIENT KILL USER`), so every reconnect fails with WRONGPASS until `end()`: an
+ * outage of exactly the test's choosing that touches no other test's connections.
+ */
+export async function outageClient(admin: Redis): Promise<RedisOutage> {
+  const username = `koa-session-kit-test-${randomUUID()}`;
+  const password = randomUUID();
+  await admin.acl('SETUSER', username, 'on', `>${password}`, '~*', '&*', '+@all');
+  const { hostname, port } = new URL(REDIS_URL);
+  const client = new Redis({
+    host: hostname,
+    port: Number(port || 6379),
+    username,
+    password,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => 20,
+  });
+  client.on('error', () => undefined);
+  await client.connect();
+  return {
+    client,
+    async begin() {
+      const closed = once(client, 'close');
+      await admin.acl('SETUSER', username, 'off');
+      await admin.client('KILL', 'USER', username);
+      await closed;
+    },
+    async end() {
+      const ready = once(client, 'ready');
+      await admin.acl('SETUSER', username, 'on');
+      await ready;
+    },
+    async dispose() {
+      client.disconnect();
+      await admin.acl('DELUSER', username);
+    },
+  };
 }

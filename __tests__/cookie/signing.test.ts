@@ -1,0 +1,68 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { createHmac } from 'node:crypto';
+import { getSession } from '../../src/index.js';
+import { client, closeStores, cookiePair, cookieValue, CountingStore, makeApp, setCookies, track } from '../helpers/app.js';
+
+const routes = {
+  '/set': async (ctx: import('koa').Context) => {
+    (await getSession(ctx)).set('n', 1);
+    ctx.body = 'ok';
+  },
+  '/read': async (ctx: import('koa').Context) => void (ctx.body = { n: (await getSession(ctx)).get('n') ?? null }),
+};
+
+describe('the id cookie', () => {
+  afterAll(closeStores);
+
+  it('is id.mac: a 43-character base64url id and its HMAC-SHA256 over name=id with the first key', async () => {
+    const value = cookieValue(await client(makeApp({ store: track(new CountingStore()) }, routes, ['first', 'second'])).get('/set'));
+    const [id, mac] = value.split('.') as [string, string];
+    expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(mac).toBe(createHmac('sha256', 'first').update(`koa.sid=${id}`).digest('base64url'));
+  });
+
+  it('prefers options.keys over app.keys', async () => {
+    const app = makeApp({ store: track(new CountingStore()), keys: ['option-key'] }, routes, ['app-key']);
+    const [id, mac] = cookieValue(await client(app).get('/set')).split('.') as [string, string];
+    expect(mac).toBe(createHmac('sha256', 'option-key').update(`koa.sid=${id}`).digest('base64url'));
+  });
+
+  it('is the bare id when there are no keys', async () => {
+    const app = makeApp({ store: track(new CountingStore()) }, routes, null);
+    const res = await client(app).get('/set');
+    expect(cookieValue(res)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await client(app).get('/read').set('Cookie', cookiePair(res)).expect(200, { n: 1 });
+  });
+
+  it('never repeats an id', async () => {
+    const app = makeApp({ store: track(new CountingStore()) }, routes);
+    const ids = new Set<string>();
+    for (let i = 0; i < 50; i++) ids.add(cookieValue(await client(app).get('/set')).split('.')[0]!);
+    expect(ids.size).toBe(50);
+  });
+
+  it('accepts a cookie signed with an older key and re-signs it with the newest, attributes kept', async () => {
+    const store = track(new CountingStore());
+    const old = makeApp({ store }, routes, ['2025-key']);
+    const cookie = cookiePair(await client(old).get('/set'));
+    const rotated = makeApp({ store }, routes, ['2026-key', '2025-key']);
+    const res = await client(rotated).get('/read').set('Cookie', cookie).expect(200, { n: 1 });
+    const [line] = setCookies(res);
+    const [id, mac] = cookieValue(res).split('.') as [string, string];
+    expect(id).toBe(cookie.slice('koa.sid='.length).split('.')[0]);
+    expect(mac).toBe(createHmac('sha256', '2026-key').update(`koa.sid=${id}`).digest('base64url'));
+    expect(line).toMatch(/; Max-Age=\d+; Expires=.+; Path=\/; HttpOnly; SameSite=Lax$/);
+    // The re-signed cookie now needs no old key, and is not re-sent again.
+    const again = await client(makeApp({ store }, routes, ['2026-key'])).get('/read').set('Cookie', cookiePair(res)).expect(200, { n: 1 });
+    expect(setCookies(again)).toEqual([]);
+  });
+
+  it('does not adopt a well-formed id the store does not know: the next save issues a new id', async () => {
+    const store = track(new CountingStore());
+    const app = makeApp({ store }, routes, null);
+    const planted = 'A'.repeat(43);
+    const res = await client(app).get('/set').set('Cookie', `koa.sid=${planted}`).expect(200);
+    expect(cookieValue(res)).not.toBe(planted);
+    expect(store.calls.get).toBe(1);
+  });
+});

@@ -1,0 +1,123 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import Koa from 'koa';
+import { getSession, isSessionKitError, newSession, session, SessionNotInstalledError } from '../../src/index.js';
+import { client, closeStores, cookiePair, CountingStore, makeApp, track } from '../helpers/app.js';
+
+describe('getSession(ctx)', () => {
+  afterAll(closeStores);
+
+  it('returns the same Session for every call in a request and sets ctx.state.session', async () => {
+    const app = makeApp({ store: track(new CountingStore()) }, {
+      '/': async (ctx) => {
+        const [a, b] = await Promise.all([getSession(ctx), getSession(ctx)]);
+        const c = await getSession(ctx);
+        ctx.body = { same: a === b && b === c, onState: ctx.state.session === a };
+      },
+    });
+    await client(app).get('/').expect(200, { same: true, onState: true });
+  });
+
+  it('loads once: one store read for many calls', async () => {
+    const store = track(new CountingStore());
+    const app = makeApp({ store }, {
+      '/set': async (ctx) => void (await getSession(ctx)).set('a', 1),
+      '/read': async (ctx) => {
+        await getSession(ctx);
+        await getSession(ctx);
+        ctx.body = 'ok';
+      },
+    });
+    const cookie = cookiePair(await client(app).get('/set'));
+    store.reset();
+    await client(app).get('/read').set('Cookie', cookie).expect(200);
+    expect(store.calls.get).toBe(1);
+    expect(store.total).toBe(1);
+  });
+
+  it('rejects with a message that says to install session() when the middleware is missing', async () => {
+    const app = new Koa();
+    let caught: unknown;
+    app.use(async (ctx) => {
+      try {
+        await getSession(ctx);
+      } catch (error) {
+        caught = error;
+      }
+      ctx.body = 'ok';
+    });
+    await client(app).get('/').expect(200);
+    expect(caught).toBeInstanceOf(SessionNotInstalledError);
+    expect(isSessionKitError(caught)).toBe(true);
+    expect((caught as Error).message).toMatch(/install it with app\.use\(session\(\)\)/);
+    expect((caught as { code: string }).code).toBe('ERR_SESSION_NOT_INSTALLED');
+  });
+
+  it('names the missing session in the message for getSession(ctx, name)', async () => {
+    const app = new Koa();
+    app.use(session());
+    app.use(async (ctx) => {
+      ctx.body = await getSession(ctx, 'admin').then(
+        () => 'found',
+        (error: Error) => error.message,
+      );
+    });
+    const res = await client(app).get('/');
+    expect(res.text).toMatch(/session\(\{ name: 'admin' \}\)/);
+  });
+});
+
+describe('several sessions in one app', () => {
+  afterAll(closeStores);
+
+  it('keeps session({ name }) apart, each with its own cookie and ctx.state[name]', async () => {
+    const app = new Koa();
+    app.keys = ['multi-key'];
+    app.use(session({ store: track(new CountingStore()) }));
+    app.use(session({ name: 'admin', store: track(new CountingStore()), cookie: { name: 'admin.sid' } }));
+    app.use(async (ctx) => {
+      const user = await getSession(ctx);
+      const admin = await getSession(ctx, 'admin');
+      if (ctx.path === '/write') {
+        user.set('who', 'user');
+        admin.set('who', 'admin');
+      }
+      ctx.body = { user: user.get('who') ?? null, admin: admin.get('who') ?? null, state: ctx.state.admin === admin };
+    });
+    const first = await client(app).get('/write').expect(200);
+    const cookies = [cookiePair(first), cookiePair(first, 'admin.sid')];
+    await client(app).get('/read').set('Cookie', cookies.join('; ')).expect(200, { user: 'user', admin: 'admin', state: true });
+    await client(app).get('/read').set('Cookie', cookies[0]!).expect(200, { user: 'user', admin: null, state: true });
+  });
+
+  it('refuses a signed cookie of one session presented under the other name', async () => {
+    const app = new Koa();
+    app.keys = ['multi-key'];
+    app.use(session({ store: track(new CountingStore()) }));
+    app.use(session({ name: 'admin', store: track(new CountingStore()), cookie: { name: 'admin.sid' } }));
+    app.use(async (ctx) => {
+      const s = await getSession(ctx);
+      const admin = await getSession(ctx, 'admin');
+      if (ctx.path === '/write') s.set('who', 'user');
+      ctx.body = { admin: admin.isNew };
+    });
+    const value = cookiePair(await client(app).get('/write')).slice('koa.sid='.length);
+    await client(app).get('/read').set('Cookie', `admin.sid=${value}`).expect(200, { admin: true });
+  });
+});
+
+describe('newSession(ctx)', () => {
+  afterAll(closeStores);
+
+  it('returns a fresh empty session that replaces the current one on ctx.state', async () => {
+    const app = makeApp({ store: track(new CountingStore()) }, {
+      '/set': async (ctx) => void (await getSession(ctx)).set('old', true),
+      '/login': async (ctx) => {
+        const old = await getSession(ctx);
+        const fresh = await newSession(ctx);
+        ctx.body = { size: fresh.size, isNew: fresh.isNew, replaced: old !== fresh, onState: ctx.state.session === fresh, again: (await getSession(ctx)) === fresh };
+      },
+    });
+    const cookie = cookiePair(await client(app).get('/set'));
+    await client(app).get('/login').set('Cookie', cookie).expect(200, { size: 0, isNew: true, replaced: true, onState: true, again: true });
+  });
+});

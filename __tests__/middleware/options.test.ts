@@ -1,0 +1,60 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { getSession, session, type SessionOptions } from '../../src/index.js';
+import { client, closeStores, CountingStore, makeApp, setCookies, track } from '../helpers/app.js';
+
+describe('session(options)', () => {
+  afterAll(closeStores);
+
+  it('works with no options at all (MemoryStore, JSON)', async () => {
+    const app = makeApp({}, { '/': async (ctx) => void ((await getSession(ctx)).set('a', 1), (ctx.body = 'ok')) });
+    expect(setCookies(await client(app).get('/').expect(200))).toHaveLength(1);
+  });
+
+  it('accepts a frozen options object and never mutates it', () => {
+    const options = Object.freeze({ maxAge: 1000, cookie: Object.freeze({ name: 'x' }) });
+    expect(() => session(options)).not.toThrow();
+    expect(options).toEqual({ maxAge: 1000, cookie: { name: 'x' } });
+  });
+
+  it('keeps the default when an option is undefined, and merges cookie options field by field', async () => {
+    const app = makeApp({ store: track(new CountingStore()), maxAge: undefined, cookie: { name: 'x' } }, {
+      '/': async (ctx) => void ((await getSession(ctx)).set('a', 1), (ctx.body = 'ok')),
+    });
+    const [line] = setCookies(await client(app).get('/'));
+    expect(line).toMatch(/^x=.+; Max-Age=86400; .*HttpOnly; SameSite=Lax$/);
+  });
+
+  it.each([
+    ['ttl', 'maxAge'],
+    ['secret', 'keys'],
+    ['key', 'cookie.name'],
+    ['renew', 'rolling'],
+    ['saveUninitialized', 'nothing'],
+  ])('throws a TypeError for the foreign option %s, pointing at %s', (key, hint) => {
+    expect(() => session({ [key]: 1 } as SessionOptions)).toThrow(TypeError);
+    expect(() => session({ [key]: 1 } as SessionOptions)).toThrow(new RegExp(`unknown option \`${key}\`; did you mean \`?${hint.replace('.', '\\.')}`));
+  });
+
+  it('throws for an unknown option without a known hint', () => {
+    expect(() => session({ colour: 'red' } as SessionOptions)).toThrow('koa-session-kit: unknown option `colour`');
+  });
+
+  it.each([
+    [{ maxAge: -1 }, RangeError, '`maxAge` must be more than 0'],
+    [{ maxAge: 500 * 86_400_000 }, RangeError, '`maxAge` must be more than 0 and at most'],
+    [{ maxAge: '1d' }, TypeError, '`maxAge` must be a number of milliseconds (received "1d")'],
+    [{ absoluteTimeout: 0 }, RangeError, '`absoluteTimeout`'],
+    [{ touchAfter: -5 }, RangeError, '`touchAfter`'],
+    [{ maxAge: 1000, touchAfter: 1000 }, RangeError, '`touchAfter` must be at least 0 and less than `maxAge`'],
+    [{ rolling: 'yes' }, TypeError, '`rolling` must be a boolean'],
+    [{ keys: [] }, TypeError, '`keys` must be a non-empty array'],
+    [{ keys: 'secret' }, TypeError, '`keys` must be a non-empty array'],
+    [{ keys: [''] }, TypeError, '`keys` must hold only non-empty'],
+    [{ name: '' }, TypeError, '`name` must be a non-empty string'],
+    [{ store: 'redis' }, TypeError, '`store` must be a store instance'],
+    [{ serializer: JSON }, TypeError, '`serializer` must be a serializer'],
+  ] as [SessionOptions, typeof Error, string][])('refuses %j with a %p', (options, Type, message) => {
+    expect(() => session(options)).toThrow(Type);
+    expect(() => session(options)).toThrow(message);
+  });
+});

@@ -1,0 +1,47 @@
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { getSession, SerializationError, isSerializationError } from '../../src/index.js';
+import { client, closeStores, cookiePair, CountingStore, makeApp, setCookies, track } from '../helpers/app.js';
+
+describe('session() commit with a value JSON cannot carry', () => {
+  afterAll(closeStores);
+  const store = track(new CountingStore());
+  const errors: unknown[] = [];
+  const app = makeApp({ store }, {
+    '/good': async (ctx) => {
+      (await getSession(ctx)).set('cart', { items: [{ sku: 'a' }] });
+      ctx.body = 'ok';
+    },
+    '/bad': async (ctx) => {
+      const s = await getSession<{ cart: { items: { sku: string; addedAt?: Date }[] } }>(ctx);
+      const items = s.get('cart')?.items ?? [{ sku: 'a' }];
+      items.push({ sku: 'b' }, { sku: 'c', addedAt: new Date() });
+      s.set('cart', { items });
+      ctx.body = 'ok';
+    },
+    '/read': async (ctx) => void (ctx.body = (await getSession(ctx)).toJSON()),
+  });
+  app.on('error', (error) => errors.push(error));
+
+  it('fails the request with 500, reports the path and leaves the stored session as it was', async () => {
+    const cookie = cookiePair(await client(app).get('/good'));
+    store.reset();
+    const res = await client(app).get('/bad').set('Cookie', cookie).expect(500, 'Internal Server Error');
+    expect(setCookies(res)).toEqual([]);
+    expect(store.calls.update).toBe(0);
+    const error = errors.at(-1) as SerializationError;
+    expect(error).toBeInstanceOf(SerializationError);
+    expect(isSerializationError(error)).toBe(true);
+    expect(error.code).toBe('ERR_SESSION_SERIALIZATION');
+    expect(error.path).toBe('cart.items[2].addedAt');
+    expect(error.message).toMatch(/Date/);
+    expect(error.message).toMatch(/superjson|msgpack/);
+    await client(app).get('/read').set('Cookie', cookie).expect(200, { cart: { items: [{ sku: 'a' }] } });
+  });
+
+  it('creates nothing and sets no cookie for a new session holding a bad value', async () => {
+    store.reset();
+    const res = await client(app).get('/bad').expect(500);
+    expect(setCookies(res)).toEqual([]);
+    expect(store.calls.create).toBe(0);
+  });
+});

@@ -1,0 +1,206 @@
+/** Builds the Koa app a scenario's server process runs: bare, koa-session 7, or koa-session-kit on some store. */
+
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Koa, { type Context } from 'koa';
+import koaSession from 'koa-session';
+import { bareRoutes, objectView, routes, type BenchData, type SessionView } from './handlers.js';
+import { bareFileApp, barePgApp } from './baselines.js';
+import type { AppSpec } from './scenarios.js';
+
+/** The repository root (bench/..). */
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Keys for the signed id cookie (kit) and koa-session's signed cookies: the same for both. */
+export const APP_KEYS = ['bench-key-2026-0123456789abcdef0123456789', 'bench-key-older-0123456789abcdef01234567'];
+
+/** A scenario that cannot run here (a module not written yet, a service down); the reason is printed. */
+export class SkipScenario extends Error {}
+
+/** An app and whatever it must release when the process ends. */
+export interface BenchApp {
+  app: Koa;
+  close(): Promise<void>;
+}
+
+/** A per-process scratch directory under bench/.tmp (git-ignored), removed on close. */
+export async function scratchDir(name: string): Promise<string> {
+  const dir = join(ROOT, 'bench', '.tmp', `${name}-${process.pid}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** Imports a module of this package by its path from the root (no extension), or skips the scenario. */
+export async function loadModule(path: string): Promise<Record<string, unknown>> {
+  const file = join(ROOT, `${path}.ts`);
+  if (!existsSync(file)) throw new SkipScenario(`${path}.ts does not exist yet`);
+  try {
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new SkipScenario(`${path}.ts did not load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  }
+}
+
+/** A named export that must be a constructor or factory; a clear skip when the module lacks it. */
+function exported<T>(module: Record<string, unknown>, name: string, path: string): T {
+  const value = module[name];
+  if (typeof value !== 'function') throw new SkipScenario(`${path}.ts does not export \`${name}\``);
+  // The bench calls it with the constructor options DESIGN.md documents; the type is that contract.
+  return value as T;
+}
+
+function newApp(): Koa {
+  const app = new Koa();
+  app.keys = APP_KEYS;
+  return app;
+}
+
+/** Builds the app for `spec`; throws SkipScenario when a module it needs is missing or broken. */
+export async function buildApp(spec: AppSpec): Promise<BenchApp> {
+  switch (spec.kind) {
+    case 'bare': {
+      const app = newApp();
+      app.use(bareRoutes());
+      return { app, close: async () => {} };
+    }
+    case 'koa-session':
+      return koaSessionApp();
+    case 'kit':
+      return kitApp(spec);
+    case 'naive-file':
+      return bareFileApp(newApp(), await scratchDir('naive-file'));
+    case 'bare-pg':
+      return barePgApp(newApp(), DATABASE_URL);
+  }
+}
+
+/** koa-session 7 with an in-memory external store that keeps JSON text, as a remote store would. */
+function koaSessionApp(): BenchApp {
+  const app = newApp();
+  const records = new Map<string, string>();
+  const store = {
+    async get(key: string): Promise<unknown> {
+      const text = records.get(key);
+      return text === undefined ? undefined : JSON.parse(text);
+    },
+    async set(key: string, value: unknown): Promise<void> {
+      records.set(key, JSON.stringify(value));
+    },
+    async destroy(key: string): Promise<void> {
+      records.delete(key);
+    },
+  };
+  app.use(koaSession({ store, key: 'koa.sess', maxAge: 86_400_000 }, app));
+  // koa-session puts `session` on the context without typing it on Koa's Context.
+  app.use(routes(async (ctx) => objectView((ctx as unknown as { session: Record<string, unknown> }).session)));
+  return { app, close: async () => {} };
+}
+
+type Closable = { close?: () => Promise<void> };
+
+async function kitApp(spec: AppSpec): Promise<BenchApp> {
+  const index = await loadModule('src/index');
+  const session = exported<(options?: Record<string, unknown>) => Koa.Middleware>(index, 'session', 'src/index');
+  type Handle = { get(k: string): unknown; set(k: string, v: unknown): unknown; has(k: string): boolean };
+  const getSession = exported<(ctx: Context) => Promise<Handle>>(index, 'getSession', 'src/index');
+  const serializer = await makeSerializer(spec.serializer ?? 'json');
+  const { store, release } = await makeStore(spec.store ?? 'memory');
+  const app = newApp();
+  app.use(session({ store, serializer }));
+  app.use(
+    routes(async (ctx): Promise<SessionView> => {
+      const s = await getSession(ctx);
+      return {
+        get: (key) => {
+          const value = s.get(key);
+          return typeof value === 'number' ? value : undefined;
+        },
+        set: (key, value) => void s.set(key, value),
+        hasUser: () => s.has('user'),
+        setUser: (user: BenchData['user']) => void s.set('user', user),
+      };
+    }),
+  );
+  return {
+    app,
+    close: async () => {
+      await (store as Closable).close?.();
+      await release();
+    },
+  };
+}
+
+async function makeSerializer(name: 'json' | 'superjson' | 'msgpack'): Promise<unknown> {
+  const path = `serializers/${name}`;
+  const factory = exported<() => unknown>(await loadModule(path), `${name}Serializer`, path);
+  return factory();
+}
+
+type StoreClass = new (options: Record<string, unknown>) => unknown;
+
+/** The store for a scenario, made with the constructor options DESIGN.md names, and what to clean up after. */
+async function makeStore(kind: NonNullable<AppSpec['store']>): Promise<{ store: unknown; release: () => Promise<void> }> {
+  const nothing = async (): Promise<void> => {};
+  switch (kind) {
+    case 'memory': {
+      const Store = exported<StoreClass>(await loadModule('stores/memory'), 'MemoryStore', 'stores/memory');
+      return { store: new Store({}), release: nothing };
+    }
+    case 'file':
+    case 'file-nofsync': {
+      const Store = exported<StoreClass>(await loadModule('stores/file'), 'FileStore', 'stores/file');
+      const dir = await scratchDir(kind);
+      const options = kind === 'file' ? { dir } : { dir, fsync: false };
+      return { store: new Store(options), release: () => rm(dir, { recursive: true, force: true }) };
+    }
+    case 'postgres': {
+      const Store = exported<StoreClass>(await loadModule('stores/postgres'), 'PostgresStore', 'stores/postgres');
+      const table = `bench_kit_sessions_${process.pid}`;
+      const store = new Store({ connectionString: DATABASE_URL, table });
+      return { store, release: () => dropTable(table) };
+    }
+    case 'redis': {
+      const Store = exported<StoreClass>(await loadModule('stores/redis'), 'RedisStore', 'stores/redis');
+      const { Redis } = await import('ioredis');
+      const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
+      try {
+        await client.connect();
+      } catch (error) {
+        client.disconnect();
+        throw new SkipScenario(`Redis is not reachable at ${REDIS_URL} (${String(error)})`);
+      }
+      const prefix = `bench:${process.pid}:`;
+      const store = new Store({ client, prefix });
+      return { store, release: () => dropKeys(client, prefix) };
+    }
+    case 'cookie': {
+      const Store = exported<StoreClass>(await loadModule('stores/cookie'), 'CookieStore', 'stores/cookie');
+      return { store: new Store({ keys: ['bench-cookie-secret-0123456789abcdefghijklmnop'] }), release: nothing };
+    }
+  }
+}
+
+async function dropTable(table: string): Promise<void> {
+  const pg = await import('pg');
+  const client = new pg.default.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP TABLE IF EXISTS "${table}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function dropKeys(client: import('ioredis').Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await client.quit();
+}

@@ -1,0 +1,175 @@
+/** Turns measured rounds into medians, the goal ratios, a console table and the README Markdown. */
+
+import type { Scenario } from './scenarios.js';
+
+/** One measured round of one scenario. */
+export interface Round {
+  rps: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  /** Server CPU (user + system) per request served, µs. */
+  cpuMicrosPerRequest: number;
+  /** Server CPU time over wall time: near 1 means the server, not the client, was the limit. */
+  serverCpuShare: number;
+  clientCpuMicrosPerRequest: number;
+  non2xx: number;
+  errors: number;
+}
+
+/** A scenario's medians over its rounds. */
+export interface Summary {
+  id: string;
+  label: string;
+  rps: number;
+  latencyP99Ms: number;
+  cpuMicrosPerRequest: number;
+  serverCpuShare: number;
+  clientCpuMicrosPerRequest: number;
+  non2xx: number;
+  errors: number;
+  rounds: Round[];
+}
+
+/** One ratio the issues name, with its goal when they give one. */
+export interface Ratio {
+  name: string;
+  value: number;
+  /** `>= 2`, `<= 0.25`, or undefined for a ratio reported without a goal. */
+  goal?: { op: '>=' | '<='; target: number };
+  met?: boolean;
+  detail: string;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  if (sorted.length === 0) return Number.NaN;
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+export function summarize(scenario: Scenario, rounds: Round[]): Summary {
+  const pick = (key: keyof Round): number => median(rounds.map((round) => round[key]));
+  return {
+    id: scenario.id,
+    label: scenario.label,
+    rps: pick('rps'),
+    latencyP99Ms: pick('latencyP99Ms'),
+    cpuMicrosPerRequest: pick('cpuMicrosPerRequest'),
+    serverCpuShare: pick('serverCpuShare'),
+    clientCpuMicrosPerRequest: pick('clientCpuMicrosPerRequest'),
+    non2xx: rounds.reduce((sum, round) => sum + round.non2xx, 0),
+    errors: rounds.reduce((sum, round) => sum + round.errors, 0),
+    rounds,
+  };
+}
+
+/** Throughput ratio a/b, with a goal. */
+function rpsRatio(by: Map<string, Summary>, name: string, a: string, b: string, goal?: Ratio['goal']): Ratio | undefined {
+  const x = by.get(a);
+  const y = by.get(b);
+  if (x === undefined || y === undefined) return undefined;
+  return finish({ name, value: x.rps / y.rps, detail: `${fmt(x.rps, 0)} / ${fmt(y.rps, 0)} req/s` }, goal);
+}
+
+function finish(ratio: Ratio, goal?: Ratio['goal']): Ratio {
+  if (goal === undefined) return ratio;
+  const met = goal.op === '>=' ? ratio.value >= goal.target : ratio.value <= goal.target;
+  return { ...ratio, goal, met };
+}
+
+/** Every ratio the issues name (7's goals, 4's file baseline, 5's bare-pg goal), for the scenarios that ran. */
+export function ratios(summaries: readonly Summary[]): Ratio[] {
+  const by = new Map(summaries.map((summary) => [summary.id, summary]));
+  const list: (Ratio | undefined)[] = [
+    rpsRatio(by, 'write vs koa-session', 'kit-write', 'koa-session-write', { op: '>=', target: 2 }),
+    rpsRatio(by, 'write vs bare Koa', 'kit-write', 'bare', { op: '>=', target: 0.45 }),
+    rpsRatio(by, 'read-only vs koa-session', 'kit-read', 'koa-session-read', { op: '>=', target: 2 }),
+    rpsRatio(by, 'read-only vs bare Koa', 'kit-read', 'bare', { op: '>=', target: 0.6 }),
+    rpsRatio(by, 'untouched vs bare Koa', 'kit-untouched', 'bare', { op: '>=', target: 0.95 }),
+    cpuRatio(by),
+    rpsRatio(by, 'first visit vs bare Koa', 'kit-first-visit', 'bare'),
+    rpsRatio(by, 'koa-session untouched vs bare Koa', 'koa-session-untouched', 'bare'),
+    rpsRatio(by, 'superjson write vs JSON write', 'kit-superjson-write', 'kit-write'),
+    rpsRatio(by, 'msgpack write vs JSON write', 'kit-msgpack-write', 'kit-write'),
+    rpsRatio(by, 'FileStore write vs naive files', 'file-write', 'naive-file-write'),
+    rpsRatio(by, 'FileStore (fsync: false) write vs naive files', 'file-nofsync-write', 'naive-file-write'),
+    rpsRatio(by, 'FileStore read vs naive files', 'file-read', 'naive-file-read'),
+    rpsRatio(by, 'PostgresStore write vs bare pg', 'postgres-write', 'bare-pg-write', { op: '>=', target: 0.9 }),
+    rpsRatio(by, 'PostgresStore read vs bare pg', 'postgres-read', 'bare-pg-read', { op: '>=', target: 0.9 }),
+    rpsRatio(by, 'RedisStore write vs bare Koa', 'redis-write', 'bare'),
+    rpsRatio(by, 'RedisStore read vs bare Koa', 'redis-read', 'bare'),
+    rpsRatio(by, 'CookieStore write vs bare Koa', 'cookie-write', 'bare'),
+    rpsRatio(by, 'CookieStore read vs bare Koa', 'cookie-read', 'bare'),
+  ];
+  return list.filter((ratio): ratio is Ratio => ratio !== undefined);
+}
+
+/** Session CPU per write request over bare Koa, the kit's as a share of koa-session's. */
+function cpuRatio(by: Map<string, Summary>): Ratio | undefined {
+  const bare = by.get('bare');
+  const kit = by.get('kit-write');
+  const koa = by.get('koa-session-write');
+  if (bare === undefined || kit === undefined || koa === undefined) return undefined;
+  const kitOver = kit.cpuMicrosPerRequest - bare.cpuMicrosPerRequest;
+  const koaOver = koa.cpuMicrosPerRequest - bare.cpuMicrosPerRequest;
+  return finish(
+    { name: 'session CPU per write over bare: kit / koa-session', value: kitOver / koaOver, detail: `${fmt(kitOver, 1)} / ${fmt(koaOver, 1)} µs` },
+    { op: '<=', target: 0.25 },
+  );
+}
+
+export function fmt(value: number, digits: number): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
+function goalText(ratio: Ratio): string {
+  if (ratio.goal === undefined) return '';
+  return `${ratio.goal.op === '>=' ? '≥' : '≤'} ${ratio.goal.target}`;
+}
+
+function verdict(ratio: Ratio): string {
+  if (ratio.met === undefined) return '';
+  return ratio.met ? 'met' : 'MISSED';
+}
+
+function columns(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  return rows.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+export function scenarioRows(summaries: readonly Summary[]): string[][] {
+  return summaries.map((s) => [
+    s.label,
+    fmt(s.rps, 0),
+    fmt(s.latencyP99Ms, 0),
+    fmt(s.cpuMicrosPerRequest, 1),
+    `${fmt(s.serverCpuShare * 100, 0)}%`,
+    s.non2xx + s.errors === 0 ? '0' : String(s.non2xx + s.errors),
+  ]);
+}
+
+const HEAD = ['scenario', 'req/s', 'p99 ms', 'server CPU µs/req', 'server CPU', 'non-2xx+err'];
+
+/** The plain-text tables for stdout. */
+export function consoleTables(summaries: readonly Summary[], list: readonly Ratio[]): string {
+  const ratioRows = list.map((r) => [r.name, fmt(r.value, 2), goalText(r), verdict(r), r.detail]);
+  return `${columns([HEAD, ...scenarioRows(summaries)])}\n\n${columns([['ratio', 'value', 'goal', '', 'from'], ...ratioRows])}`;
+}
+
+/** A Markdown table. */
+export function markdownTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  const align = head.map((_, i) => (i === 0 ? '---' : '---:'));
+  return [line(head), line(align), ...rows.map(line)].join('\n');
+}
+
+export function markdownScenarios(summaries: readonly Summary[]): string {
+  return markdownTable(HEAD, scenarioRows(summaries));
+}
+
+export function markdownRatios(list: readonly Ratio[]): string {
+  return markdownTable(
+    ['ratio', 'value', 'goal', '', 'from'],
+    list.map((r) => [r.name, fmt(r.value, 2), goalText(r), verdict(r), r.detail]),
+  );
+}

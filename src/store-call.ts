@@ -1,0 +1,35 @@
+/** Calling a store: failures wrapped with what failed, and commits of one id kept in line. */
+
+import { SessionStoreError, isSessionStoreError } from './errors.js';
+
+/** Runs a store operation; any failure becomes a SessionStoreError naming the operation and record. */
+export async function callStore<R>(operation: string, digest: string, work: () => Promise<R>): Promise<R> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isSessionStoreError(error)) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SessionStoreError(
+      `koa-session-kit: store ${operation}() failed for session ${digest.slice(0, 8)}… (${message}); the stored session was left as it was`,
+      { operation, cause: error },
+    );
+  }
+}
+
+/** Runs work for one key after the previous work for that key has settled; other keys run freely. */
+export class KeyedQueue {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  async run<R>(key: string, work: () => Promise<R>): Promise<R> {
+    const previous = this.#tails.get(key);
+    const result = previous === undefined ? work() : previous.then(work, work);
+    const tail = result.catch(() => undefined);
+    this.#tails.set(key, tail);
+    try {
+      return await result;
+    } finally {
+      // The last one out removes the key, so the map holds only ids with commits in flight.
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    }
+  }
+}

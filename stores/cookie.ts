@@ -1,0 +1,210 @@
+/** CookieStore: the whole session sealed into the cookie with AES-256-GCM, keys rotated newest first. */
+
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import { debuglog } from 'node:util';
+import type { OpenedCookie, RecordWrite, SealedCookieStore } from '../src/store.js';
+
+/** Options for {@link CookieStore}. */
+export interface CookieStoreOptions {
+  /**
+   * Secrets, newest first, each at least 32 characters. The first seals; every one opens, and a
+   * cookie opened by an older one is resealed with the first in the same response. To rotate, put
+   * a new secret in front and drop the last once every cookie it sealed has expired.
+   * @example new CookieStore({ keys: [process.env.SESSION_SECRET_2026, process.env.SESSION_SECRET_2025] })
+   */
+  keys: readonly string[];
+}
+
+/**
+ * The shortest secret accepted, in characters: 32 random characters carry well over 128 bits, the
+ * same floor as iron-session and @fastify/secure-session, and HKDF cannot add entropy a secret lacks.
+ */
+export const MIN_SECRET_LENGTH = 32;
+
+/** Format version of the sealed value; its first byte, so a later format can still read this one. */
+const FORMAT_V1 = 1;
+/** Bytes of a key id: picks the key without trial decryption; collisions only cost one extra try. */
+const KEY_ID_BYTES = 4;
+/** GCM's 96-bit nonce (NIST SP 800-38D §8.2: 96 bits is the length GCM is built for). */
+const IV_BYTES = 12;
+/** The full 128-bit GCM tag; shorter tags weaken forgery resistance (NIST SP 800-38D Appendix C). */
+const TAG_BYTES = 16;
+const HEADER_BYTES = 1 + KEY_ID_BYTES;
+/** Inside the ciphertext: the expiry, ms since the epoch, as a float64 so any `expires` comes back exact. */
+const EXPIRES_BYTES = 8;
+
+/**
+ * Bytes a sealed value adds to the record's data before base64url: version byte, key id, IV,
+ * expiry and GCM tag. The cookie value is `ceil(4 * (data + SEAL_OVERHEAD_BYTES) / 3)` characters,
+ * see {@link sealedLength}.
+ */
+export const SEAL_OVERHEAD_BYTES = HEADER_BYTES + IV_BYTES + EXPIRES_BYTES + TAG_BYTES;
+
+/**
+ * Characters of the cookie value {@link CookieStore.seal} makes for `dataBytes` of data: it
+ * depends on the length alone, never on the content: nothing is compressed, so the length leaks
+ * no more than the data's size (compression before encryption would let an attacker who controls
+ * part of the session learn the rest from the length, as in CRIME).
+ */
+export function sealedLength(dataBytes: number): number {
+  return Math.ceil((4 * (dataBytes + SEAL_OVERHEAD_BYTES)) / 3);
+}
+
+/** Longer values are not looked at: they cannot have come from a cookie a browser kept (RFC 6265bis: 4096). */
+const MAX_VALUE_CHARS = 8192;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+/** HKDF `info` strings: one derivation per purpose, so the key id says nothing about the key. */
+const KEY_INFO = 'koa-session-kit sealed cookie v1 aes-256-gcm key';
+const KEY_ID_INFO = 'koa-session-kit sealed cookie v1 key id';
+/** A fixed, public HKDF salt (RFC 5869 §3.1: a salt need not be secret; this one separates our use). */
+const HKDF_SALT = 'koa-session-kit/cookie-store';
+
+const debug = debuglog('koa-session-kit');
+
+interface SealingKey {
+  /** The AES key, made once: nothing derived per request. */
+  key: KeyObject;
+  /** Version byte + key id, also the AAD: bound to the ciphertext, so neither can be swapped. */
+  header: Buffer;
+  /** True for every key but the newest: what it opens must be resealed. */
+  stale: boolean;
+}
+
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  if (typeof value === 'object' && value !== null) return value.constructor?.name ?? 'object';
+  return String(value);
+}
+
+/** Checks the secrets; messages never print one, only its length. */
+function checkKeys(options: CookieStoreOptions): readonly string[] {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`koa-session-kit: CookieStore options must be an object (received ${describeValue(options)})`);
+  }
+  for (const name of Object.keys(options)) {
+    if (name === 'keys') continue;
+    const hint = ['secret', 'secrets', 'password', 'key'].includes(name) ? '; did you mean `keys`?' : '';
+    throw new TypeError(`koa-session-kit: \`${name}\` is not a CookieStore option${hint}`);
+  }
+  const { keys } = options;
+  if (!Array.isArray(keys)) {
+    throw new TypeError(`koa-session-kit: \`keys\` must be an array of secrets, newest first (received ${describeValue(keys)})`);
+  }
+  if (keys.length === 0) {
+    throw new RangeError('koa-session-kit: `keys` must hold at least one secret (received an empty array)');
+  }
+  keys.forEach((secret: unknown, index) => {
+    if (typeof secret !== 'string') {
+      throw new TypeError(`koa-session-kit: \`keys[${index}]\` must be a string (received ${describeValue(secret)})`);
+    }
+    if (secret.length < MIN_SECRET_LENGTH) {
+      throw new RangeError(
+        `koa-session-kit: \`keys[${index}]\` must be at least ${MIN_SECRET_LENGTH} characters (received ${secret.length} characters)`,
+      );
+    }
+  });
+  return keys;
+}
+
+function deriveKey(secret: string, index: number): SealingKey {
+  const key = Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, KEY_INFO, 32));
+  const id = Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, KEY_ID_INFO, KEY_ID_BYTES));
+  return { key: createSecretKey(key), header: Buffer.concat([Buffer.of(FORMAT_V1), id]), stale: index > 0 };
+}
+
+/**
+ * A store with nothing on the server: the session record is encrypted and authenticated into the
+ * cookie value (AES-256-GCM, a random 96-bit IV per seal, keys derived with HKDF-SHA256). The
+ * expiry is sealed inside, so a copied cookie stops working when it expires even if the browser
+ * (or an attacker) keeps it.
+ *
+ * The trade-off: a sealed cookie cannot be revoked. Logging out clears the browser's copy, but a
+ * stolen copy keeps working until its expiry. And the whole session travels with every request,
+ * in at most about 3 KB of data. Pick a server-side store when either matters.
+ */
+export class CookieStore implements SealedCookieStore {
+  readonly kind = 'sealed-cookie' as const;
+  readonly #keys: readonly SealingKey[];
+  /** Newest first, as given; `#keys[0]` always exists (checked in the constructor). */
+  readonly #sealer: SealingKey;
+
+  constructor(options: CookieStoreOptions) {
+    const secrets = checkKeys(options);
+    this.#keys = secrets.map(deriveKey);
+    const [newest] = this.#keys;
+    // checkKeys refused an empty array, so there is a first key.
+    this.#sealer = newest as SealingKey;
+  }
+
+  /** Seals a record with the newest key. The result is base64url, `sealedLength(data.length)` characters. */
+  seal(record: RecordWrite): string {
+    const { key, header } = this.#sealer;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(header);
+    const expires = Buffer.allocUnsafe(EXPIRES_BYTES);
+    expires.writeDoubleBE(record.expires);
+    const data = Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength);
+    const sealed = Buffer.concat([header, iv, cipher.update(expires), cipher.update(data), cipher.final(), cipher.getAuthTag()]);
+    return sealed.toString('base64url');
+  }
+
+  /**
+   * Opens a sealed value: the record and whether an older key sealed it, or `undefined` when the
+   * value is malformed, tampered with, sealed by a key not in `keys`, or expired at `now`. Never throws.
+   */
+  open(value: string, now: number): OpenedCookie | undefined {
+    if (typeof value !== 'string' || value.length > MAX_VALUE_CHARS || !BASE64URL.test(value)) {
+      debug('sealed cookie malformed');
+      return undefined;
+    }
+    const bytes = Buffer.from(value, 'base64url');
+    // Node's decoder ignores stray trailing bits; only the canonical spelling of a seal opens.
+    if (bytes.length < SEAL_OVERHEAD_BYTES || bytes.toString('base64url') !== value) {
+      debug('sealed cookie malformed');
+      return undefined;
+    }
+    if (bytes[0] !== FORMAT_V1) {
+      debug('sealed cookie has an unknown format version');
+      return undefined;
+    }
+    const header = bytes.subarray(0, HEADER_BYTES);
+    let plain: Buffer | undefined;
+    let opener: SealingKey | undefined;
+    for (const candidate of this.#keys) {
+      if (!candidate.header.equals(header)) continue;
+      plain = decrypt(candidate, bytes);
+      if (plain !== undefined) {
+        opener = candidate;
+        break;
+      }
+    }
+    if (plain === undefined || opener === undefined) {
+      debug('sealed cookie opens with no key');
+      return undefined;
+    }
+    const expires = plain.readDoubleBE(0);
+    if (!(expires > now)) {
+      debug('sealed cookie expired');
+      return undefined;
+    }
+    return { data: plain.subarray(EXPIRES_BYTES), expires, stale: opener.stale };
+  }
+}
+
+/** The plaintext (expiry + data), or `undefined` when the tag does not verify under this key. */
+function decrypt(candidate: SealingKey, bytes: Buffer): Buffer | undefined {
+  const iv = bytes.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES);
+  const ciphertext = bytes.subarray(HEADER_BYTES + IV_BYTES, bytes.length - TAG_BYTES);
+  const tag = bytes.subarray(bytes.length - TAG_BYTES);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', candidate.key, iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(candidate.header);
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  } catch {
+    // final() throws on a bad tag; that is a forged or foreign value, a value and not an error here.
+    return undefined;
+  }
+}

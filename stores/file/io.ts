@@ -1,0 +1,96 @@
+/** Small FileHandle helpers for FileStore: whole reads, whole writes, header reads, error codes. */
+
+import fs from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { HEADER_BYTES, parseHeader, type FileHeader, type HeaderRead } from './header.js';
+
+/** The `code` of a Node.js system error (`ENOENT`, `EEXIST`...), if it has one. */
+export function errorCode(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+/** Reads until `bytes` is full or the file ends; one `read()` may return less than asked. */
+export async function readFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < bytes.length) {
+    const { bytesRead } = await handle.read(bytes, filled, bytes.length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+/** Reads and parses the first 32 bytes of a file. */
+export async function readHeader(handle: FileHandle): Promise<HeaderRead> {
+  const bytes = Buffer.alloc(HEADER_BYTES);
+  return parseHeader(bytes, await readFully(handle, bytes, 0));
+}
+
+/** Writes every byte of `chunks`; `writev` may stop short (e.g. on a nearly full disk). */
+export async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promise<void> {
+  let pending = chunks.filter((chunk) => chunk.length > 0);
+  while (pending.length > 0) {
+    let { bytesWritten } = await handle.writev(pending);
+    if (bytesWritten === 0) throw Object.assign(new Error('writev() made no progress'), { code: 'EIO' });
+    while (pending.length > 0 && bytesWritten >= pending[0]!.length) {
+      bytesWritten -= pending[0]!.length;
+      pending = pending.slice(1);
+    }
+    if (pending.length > 0 && bytesWritten > 0) pending = [pending[0]!.subarray(bytesWritten), ...pending.slice(1)];
+  }
+}
+
+/**
+ * `get` reads this much at once: the header and, for most sessions, all their data in one read().
+ * Callback fs with one read measured 9.5k ops/s against 5.3k for FileHandle with a header read then
+ * a data read (Node 20, ext4, 2 vCPU): each call is a thread-pool round trip.
+ */
+const FIRST_READ_BYTES = 4096;
+
+const openFd = promisify(fs.open);
+const readFd = promisify(fs.read);
+const closeFd = promisify(fs.close);
+
+/** What `get` found at a path: nothing (`undefined`), a header that is not a live record, or the record. */
+export type FileRead =
+  | { readonly kind: 'record'; readonly header: FileHeader; readonly data: Uint8Array }
+  | { readonly kind: 'expired' }
+  | { readonly kind: 'torn' }
+  | Exclude<HeaderRead, { kind: 'header' }>;
+
+/** Reads a session file for `get`; the data is never copied out when the header says it expired. */
+export async function readRecordFile(path: string, now: number): Promise<FileRead | undefined> {
+  let fd: number;
+  try {
+    fd = await openFd(path, 'r');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const first = Buffer.allocUnsafeSlow(FIRST_READ_BYTES);
+    let filled = (await readFd(fd, first, 0, FIRST_READ_BYTES, 0)).bytesRead;
+    const read = parseHeader(first, filled);
+    if (read.kind !== 'header') return read;
+    if (read.header.expires <= now) return { kind: 'expired' };
+    const total = HEADER_BYTES + read.header.length;
+    if (filled > total) return { kind: 'torn' };
+    // One spare byte past the promised end: if a read fills it, the file is longer than its header says.
+    const data = new Uint8Array(read.header.length + 1);
+    data.set(first.subarray(HEADER_BYTES, filled));
+    filled -= HEADER_BYTES;
+    // A short first read ending exactly where the header says is the end of the file.
+    if (filled < read.header.length || filled + HEADER_BYTES === FIRST_READ_BYTES) {
+      while (filled < data.length) {
+        const { bytesRead } = await readFd(fd, data, filled, data.length - filled, HEADER_BYTES + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+    }
+    if (filled !== read.header.length) return { kind: 'torn' };
+    return { kind: 'record', header: read.header, data: data.subarray(0, filled) };
+  } finally {
+    await closeFd(fd).catch(() => undefined);
+  }
+}
