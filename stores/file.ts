@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { SessionStoreError } from '../src/errors.js';
 import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
-import { EXPIRES_OFFSET, HEADER_BYTES, MAX_DATA_BYTES, encodeExpires, encodeHeader, type FileHeader, type HeaderRead } from './file/header.js';
+import { EXPIRES_OFFSET, MAX_DATA_BYTES, encodeExpires, encodeHeader, type FileHeader, type HeaderRead } from './file/header.js';
 import { errorCode, readHeader, readRecordFile, writeAll } from './file/io.js';
 import { LOCK_WAIT_MS, acquireLock, breakIfStale, releaseLock, stillHeld, type HeldLock } from './file/lock.js';
 import { resolveOptions, type FileStoreOptions } from './file/options.js';
@@ -65,6 +65,7 @@ export class FileStore implements Store {
     return this.#dir;
   }
 
+  /** Reads without a lock (every file appears whole, by rename); a malformed id, an expired or untrustworthy file is `undefined`. */
   async get(id: string): Promise<StoredRecord | undefined> {
     if (!this.#validId('get', id)) return undefined;
     let read;
@@ -83,6 +84,7 @@ export class FileStore implements Store {
     return { data: read.data, expires: read.header.expires, version: read.header.version };
   }
 
+  /** Writes version 1 unless a live session has the id, in this process or any other sharing `dir`. */
   async create(id: string, record: RecordWrite): Promise<boolean> {
     this.#checkWrite('create', id, record);
     return this.#queue(id, 'create', async () => {
@@ -111,6 +113,7 @@ export class FileStore implements Store {
     });
   }
 
+  /** Replaces a live session, at `expectedVersion` when given, under the id's lock: a new file renamed into place. */
   async update(id: string, record: RecordWrite, expectedVersion?: number): Promise<number | undefined> {
     this.#checkWrite('update', id, record);
     return this.#queue(id, 'update', () =>
@@ -132,6 +135,7 @@ export class FileStore implements Store {
     );
   }
 
+  /** Rewrites the 8 expiry bytes of a live session in place: no data rewrite, same version. */
   async touch(id: string, expires: number): Promise<boolean> {
     this.#checkWrite('touch', id, { data: new Uint8Array(0), expires });
     return this.#queue(id, 'touch', () =>
@@ -158,6 +162,7 @@ export class FileStore implements Store {
     );
   }
 
+  /** Removes the session file; a missing one is fine. */
   async destroy(id: string): Promise<void> {
     this.#checkWrite('destroy', id, undefined);
     // Under the lock, so a writer that has checked the file but not yet renamed cannot resurrect it.
@@ -221,11 +226,11 @@ export class FileStore implements Store {
   /** True when the session was removed: expired, or not a whole file of a format we know. */
   async #pruneSession(id: string): Promise<boolean> {
     const path = this.#sessionPath(id);
-    if (!this.#prunable(await this.#peek(path, true))) return false;
+    if (!this.#prunable(await this.#peek(path))) return false;
     // Check again under the lock: a create may have replaced it since.
     return this.#queue(id, 'prune', () =>
       this.#locked(id, 'prune', async () => {
-        if (!this.#prunable(await this.#peek(path, true))) return false;
+        if (!this.#prunable(await this.#peek(path))) return false;
         try {
           await unlink(path);
           return true;
@@ -242,11 +247,8 @@ export class FileStore implements Store {
     return read.kind === 'corrupt' || read.header.expires <= Date.now();
   }
 
-  /**
-   * The header of the file at `path`, `undefined` when there is none. With `checkLength`, a file
-   * whose size differs from what its header promises reads as corrupt (costs one fstat).
-   */
-  async #peek(path: string, checkLength = false): Promise<HeaderRead | undefined> {
+  /** The header of the file at `path` (see `readHeader`), `undefined` when there is none. */
+  async #peek(path: string): Promise<HeaderRead | undefined> {
     let handle: FileHandle;
     try {
       handle = await open(path, 'r');
@@ -255,11 +257,7 @@ export class FileStore implements Store {
       throw error;
     }
     try {
-      const read = await readHeader(handle);
-      if (checkLength && read.kind === 'header' && (await handle.stat()).size !== HEADER_BYTES + read.header.length) {
-        return { kind: 'corrupt', reason: 'length differs from its header' };
-      }
-      return read;
+      return await readHeader(handle);
     } finally {
       await handle.close().catch(noop);
     }
@@ -299,7 +297,13 @@ export class FileStore implements Store {
   /** Runs `task` holding the id's lock file. */
   async #locked<T>(id: string, operation: string, task: (lock: HeldLock) => Promise<T>): Promise<T> {
     await this.#ensureDir();
-    const lock = await acquireLock(join(this.#dir, `${id}.lock`), () => this.#tempPath(id));
+    const path = join(this.#dir, `${id}.lock`);
+    const lock = await acquireLock(path, () => this.#tempPath(id)).catch(async (error: unknown) => {
+      if (errorCode(error) !== 'ENOENT') throw error;
+      this.#dirReady = undefined; // the directory was removed under us: make it again, once
+      await this.#ensureDir();
+      return acquireLock(path, () => this.#tempPath(id));
+    });
     if (lock === undefined) {
       throw new SessionStoreError(
         `koa-session-kit: FileStore could not ${operation} a session in ${this.#dir}: its lock stayed taken for ${LOCK_WAIT_MS} ms`,

@@ -21,10 +21,17 @@ export async function readFully(handle: FileHandle, bytes: Uint8Array, position:
   return filled;
 }
 
-/** Reads and parses the first 32 bytes of a file. */
+/**
+ * Reads and parses the first 32 bytes of a file, and reads as corrupt a file whose size differs
+ * from what its header promises (one fstat), so writers agree with `get` on what is a session.
+ */
 export async function readHeader(handle: FileHandle): Promise<HeaderRead> {
   const bytes = Buffer.alloc(HEADER_BYTES);
-  return parseHeader(bytes, await readFully(handle, bytes, 0));
+  const read = parseHeader(bytes, await readFully(handle, bytes, 0));
+  if (read.kind === 'header' && (await handle.stat()).size !== HEADER_BYTES + read.header.length) {
+    return { kind: 'corrupt', reason: 'length differs from its header' };
+  }
+  return read;
 }
 
 /** Writes every byte of `chunks`; `writev` may stop short (e.g. on a nearly full disk). */
