@@ -112,7 +112,8 @@ export class SessionManager {
     const store = this.store;
     if (isSealedCookieStore(store)) {
       const opened = store.open(raw, now);
-      if (opened === undefined) return this.#fresh(now, 'sealed cookie did not open (tampered, foreign key, malformed or expired)');
+      // The store has logged why (one line per rejection); a second line here would only repeat it.
+      if (opened === undefined) return emptyState(maxAge, now);
       return this.#adopt(slot, undefined, undefined, { ...opened, version: 0 }, now);
     }
     const id = this.#parseId(raw, slot);
