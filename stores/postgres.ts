@@ -351,8 +351,7 @@ export class PostgresStore implements Store {
       },
       (error: unknown) => {
         this.#creating = undefined;
-        const message = `koa-session-kit: PostgresStore could not create table ${this.#table}: ${reason(error)}`;
-        throw new SessionStoreError(message, { operation, cause: error });
+        throw this.#wrap(operation, error, ' while creating it');
       },
     );
     await this.#creating;
@@ -368,9 +367,9 @@ export class PostgresStore implements Store {
     this.#owned ??= import('pg').then(
       (pg) => {
         const config = { connectionString, application_name: APPLICATION_NAME };
-        const pool = new pg.Pool({ ...config, connectionTimeoutMillis: CONNECTION_TIMEOUT_MS });
-        // An idle connection that dies (restart, failover, pg_terminate_backend) is dropped by the
-        // pool and replaced on the next checkout; without a listener, pg's 'error' would crash the process.
+        const pool = new pg.Pool({ ...config, connectionTimeoutMillis: CONNECTION_TIMEOUT_MS, allowExitOnIdle: true });
+        // Idle connections never hold the process open. One that dies (restart, failover, terminate) is
+        // dropped and replaced on the next checkout; without a listener, pg's 'error' would crash the process.
         pool.on('error', (error) => debug('PostgresStore: idle connection lost: %s', error.message));
         return pool;
       },
@@ -383,9 +382,10 @@ export class PostgresStore implements Store {
     return this.#owned;
   }
 
-  #wrap(operation: string, error: unknown): SessionStoreError {
+  #wrap(operation: string, error: unknown, step = ''): SessionStoreError {
     if (error instanceof SessionStoreError) return error;
-    const message = `koa-session-kit: PostgresStore ${operation} failed on table ${this.#table}: ${reason(error)}`;
+    const where = `table ${this.#table}${step}`;
+    const message = `koa-session-kit: PostgresStore ${operation} failed on ${where}: ${reason(error)}`;
     return new SessionStoreError(message, { operation, cause: error });
   }
 }
