@@ -1,14 +1,14 @@
 /** The default serializer: strict JSON, UTF-8 bytes, nothing that would not come back equal. */
 
-import { assertCarries, hasReservedKey, resolveMaxDepth, type Carries, type StrictOptions } from '../src/strict.js';
+import { assertCarries, assertDecoded, compileCarries, resolveMaxDepth, type Carries, type StrictOptions } from '../src/strict.js';
 import type { Serializer } from '../src/serializer.js';
 
 /**
  * What JSON brings back equal. Anything else (Date, Map, Set, BigInt, NaN, class instances,
  * cycles, ...) is refused by the shared walker with the path and a serializer that would carry it.
- * Two documented normalisations are accepted: an object property whose value is `undefined` is
+ * Three documented normalisations are accepted: an object property whose value is `undefined` is
  * dropped (it reads back as `undefined` either way), a null-prototype object comes back as a
- * plain one, and `-0` comes back as `0`.
+ * plain one, and `-0` comes back as `0`. Lone surrogates are carried: JSON.stringify escapes them.
  */
 export const JSON_CARRIES: Carries = {
   serializer: 'json',
@@ -33,8 +33,6 @@ export const JSON_CARRIES: Carries = {
   reservedKeys: new Set(['__proto__']),
 };
 
-const PROTO_KEY = '__proto__';
-
 /** Options for {@link jsonSerializer}. */
 export type JsonSerializerOptions = StrictOptions;
 
@@ -42,7 +40,7 @@ export type JsonSerializerOptions = StrictOptions;
  * Creates the JSON serializer (the default). Carries `null`, booleans, finite numbers, strings,
  * arrays without holes and plain or null-prototype objects, nested at most `maxDepth` (100) levels; throws
  * {@link SerializationError} at commit for anything else. Decoding rejects bytes that are not
- * UTF-8 JSON or that hold a `__proto__` key.
+ * UTF-8 JSON, and JSON that serialize would refuse (a `__proto__` key, `1e999`, too deep).
  *
  * @example
  * ```ts
@@ -51,22 +49,21 @@ export type JsonSerializerOptions = StrictOptions;
  */
 export function jsonSerializer(options?: JsonSerializerOptions): Serializer {
   const maxDepth = resolveMaxDepth(options, []);
+  const carries = compileCarries(JSON_CARRIES);
   const encoder = new TextEncoder();
   // fatal: invalid UTF-8 (msgpack bytes, corruption) throws instead of decoding to U+FFFD.
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   return {
     name: 'json',
     serialize(value: unknown): Uint8Array {
-      assertCarries(value, JSON_CARRIES, maxDepth);
+      assertCarries(value, carries, maxDepth);
       return encoder.encode(JSON.stringify(value));
     },
     deserialize(bytes: Uint8Array): unknown {
-      const text = decoder.decode(bytes);
-      const value: unknown = JSON.parse(text);
-      // Only text that spells the key, or escapes something (\u005f_proto__), can hold it: skip the scan otherwise.
-      if ((text.includes(PROTO_KEY) || text.includes('\\u')) && hasReservedKey(value, JSON_CARRIES.reservedKeys)) {
-        throw new SyntaxError('koa-session-kit: JSON session data holds a `__proto__` key, which jsonSerializer never writes');
-      }
+      const value: unknown = JSON.parse(decoder.decode(bytes));
+      // JSON.parse makes "__proto__" an own key (no pollution), 1e999 Infinity, and nests as deep as
+      // the text does: reject what serialize would refuse, so bad bytes are a fresh session.
+      assertDecoded(value, carries, maxDepth, 'jsonSerializer');
       return value;
     },
   };

@@ -1,7 +1,7 @@
 /** superjson: JSON text that also keeps Dates, Maps, Sets, BigInts, undefined, cycles and registered classes. */
 
 import { SuperJSON } from 'superjson';
-import { assertCarries, hasReservedKey, resolveMaxDepth, type Carries, type StrictOptions } from '../src/strict.js';
+import { assertCarries, assertDecoded, compileCarries, resolveMaxDepth, type Carries, type StrictOptions } from '../src/strict.js';
 import type { Serializer } from '../src/serializer.js';
 
 /** Options for {@link superjsonSerializer}. */
@@ -51,8 +51,6 @@ export const SUPERJSON_CARRIES: Carries = {
   reservedKeys: RESERVED_KEYS,
 };
 
-const RESERVED_SPELLINGS = ['__proto__', 'constructor', 'prototype', '\\u'];
-
 /**
  * Creates the superjson serializer. Carries everything JSON does plus `undefined`, NaN, the
  * infinities and `-0`, bigint, Date, Map, Set, RegExp, `Error` (message only), typed arrays of
@@ -72,7 +70,7 @@ export function superjsonSerializer(options?: SuperjsonSerializerOptions): Seria
   if (!(instance instanceof SuperJSON)) {
     throw new TypeError(`koa-session-kit: \`instance\` must be a SuperJSON instance (received ${String(instance)})`);
   }
-  const carries: Carries = { ...SUPERJSON_CARRIES, instance: (value) => registered(instance, value) };
+  const carries = compileCarries({ ...SUPERJSON_CARRIES, instance: (value) => registered(instance, value) });
   const encoder = new TextEncoder();
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   return {
@@ -83,20 +81,21 @@ export function superjsonSerializer(options?: SuperjsonSerializerOptions): Seria
       return encoder.encode(JSON.stringify(instance.serialize(value as Parameters<SuperJSON['serialize']>[0])));
     },
     deserialize(bytes: Uint8Array): unknown {
-      const text = decoder.decode(bytes);
-      const payload: unknown = JSON.parse(text);
+      const payload: unknown = JSON.parse(decoder.decode(bytes));
       if (!isPayload(payload)) throw new SyntaxError('koa-session-kit: not superjson session data (expected { json, meta? })');
-      // superjson guards the paths in `meta`, not keys inside `json`: JSON.parse keeps those as own properties.
-      if (RESERVED_SPELLINGS.some((spelling) => text.includes(spelling)) && hasReservedKey(payload.json, RESERVED_KEYS)) {
-        throw new SyntaxError('koa-session-kit: superjson session data holds a key superjsonSerializer never writes');
-      }
-      return instance.deserialize(payload as Parameters<SuperJSON['deserialize']>[0]);
+      // superjson refuses __proto__, constructor and prototype in the paths of `meta` (accessDeep.js).
+      const value = instance.deserialize(payload as Parameters<SuperJSON['deserialize']>[0]);
+      // Inside `json` it keeps constructor and prototype keys as data, and `"Date": "x"` makes an
+      // invalid Date: reject what serialize would refuse, so bad bytes are a fresh session.
+      assertDecoded(value, carries, maxDepth, 'superjsonSerializer');
+      return value;
     },
   };
 }
 
-function isPayload(value: unknown): value is { json: unknown; meta?: unknown } {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, 'json')) return false;
+/** superjson's `{ json, meta? }`; `json` is absent when the value was `undefined` (JSON.stringify drops it). */
+function isPayload(value: unknown): value is { json?: unknown; meta?: unknown } {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   for (const key of Object.keys(value)) if (key !== 'json' && key !== 'meta') return false;
   const { meta } = value as { meta?: unknown };
   return meta === undefined || (typeof meta === 'object' && meta !== null && !Array.isArray(meta));

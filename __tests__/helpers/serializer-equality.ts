@@ -120,4 +120,20 @@ export const anySessionValue: fc.Arbitrary<unknown> = fc.oneof(
       return self;
     }),
   },
+  { weight: 1, arbitrary: fc.constantFrom('object', 'array', 'map', 'set', 'error', 'class').map(cycleThrough) },
 );
+
+/** A value whose cycle passes through one container of `kind`. */
+function cycleThrough(kind: string): unknown {
+  const root: Record<string, unknown> = {};
+  const containers: Record<string, () => unknown> = {
+    object: () => ({ back: root }),
+    array: () => [root],
+    map: () => new Map([['back', root]]),
+    set: () => new Set([root]),
+    error: () => new Error('loop', { cause: root }),
+    class: () => Object.assign(new Point(0, 0), { back: root }),
+  };
+  root.via = containers[kind]?.();
+  return root;
+}

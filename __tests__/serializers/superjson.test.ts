@@ -47,6 +47,10 @@ describe('superjsonSerializer()', () => {
     expectSame(value);
   });
 
+  it('carries undefined as the whole value', () => {
+    expect(roundTrip(superjson, undefined)).toBeUndefined();
+  });
+
   it('keeps -0 as -0', () => {
     expect(Object.is((roundTrip(superjson, { z: -0 }) as { z: number }).z, -0)).toBe(true);
   });
@@ -143,5 +147,19 @@ describe('superjsonSerializer()', () => {
 
   it('either brings any value back equal or throws SerializationError (property)', () => {
     assertEqualOrRefused(superjson, rules);
+  });
+});
+
+describe('superjsonSerializer() reading what it wrote', () => {
+  it('encodes an Error it decoded again (superjson adds an own name and cause: undefined)', () => {
+    const once = roundTrip(superjson, { e: new Error('boom') });
+    const twice = roundTrip(superjson, once) as { e: Error };
+    expect(twice.e).toBeInstanceOf(Error);
+    expect(twice.e.message).toBe('boom');
+  });
+
+  it('rejects stored bytes that decode to an invalid Date', () => {
+    const bytes = new TextEncoder().encode(JSON.stringify({ json: { at: 'garbage' }, meta: { values: { at: ['Date'] } } }));
+    expect(() => superjson.deserialize(bytes)).toThrow(/Invalid Date at `at`/);
   });
 });

@@ -1,0 +1,109 @@
+/** Refusals: what was refused and where, the path text, and which serializer to suggest instead. */
+
+import { SerializationError } from '../errors.js';
+
+/** Which serializer to suggest for a type the current one refuses (first one that is not the current). */
+const CARRIERS: Readonly<Record<string, readonly string[]>> = {
+  Date: ['superjson', 'msgpack'],
+  'Invalid Date': ['msgpack'],
+  Map: ['superjson', 'msgpack'],
+  Set: ['superjson', 'msgpack'],
+  bigint: ['superjson', 'msgpack'],
+  RegExp: ['superjson', 'msgpack'],
+  Error: ['msgpack', 'superjson'],
+  EvalError: ['msgpack'],
+  RangeError: ['msgpack'],
+  ReferenceError: ['msgpack'],
+  SyntaxError: ['msgpack'],
+  TypeError: ['msgpack'],
+  URIError: ['msgpack'],
+  ArrayBuffer: ['msgpack'],
+  DataView: ['msgpack'],
+  NaN: ['superjson', 'msgpack'],
+  Infinity: ['superjson', 'msgpack'],
+  '-Infinity': ['superjson', 'msgpack'],
+  undefined: ['superjson', 'msgpack'],
+  cycle: ['superjson', 'msgpack'],
+  'lone surrogate': ['json', 'superjson'],
+  'typed array': ['msgpack', 'superjson'],
+};
+
+const FACTORIES: Readonly<Record<string, string>> = {
+  json: 'jsonSerializer()',
+  superjson: 'superjsonSerializer()',
+  msgpack: 'msgpackSerializer()',
+};
+
+function suggest(family: string, current: string): string | undefined {
+  if (family === 'class instance') {
+    return current === 'superjson'
+      ? 'a SuperJSON instance with the class registered (superjsonSerializer({ instance }))'
+      : 'superjsonSerializer({ instance }) with the class registered on that instance';
+  }
+  const name = CARRIERS[family]?.find((candidate) => candidate !== current);
+  return name === undefined ? undefined : FACTORIES[name];
+}
+/** A refusal found deep in the walk; the path segments are collected on the way back up (error path only). */
+export interface Refusal {
+  type: string;
+  /** The key into CARRIERS when it differs from `type` (class instances, typed arrays). */
+  family?: string;
+  reason: string | undefined;
+  segments: string[];
+}
+
+export function refuse(type: string, reason?: string): Refusal {
+  return { type, reason, segments: [] };
+}
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+export function propertySegment(key: string): string {
+  return IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+function joinPath(segments: readonly string[]): string {
+  let path = '';
+  for (let i = segments.length - 1; i >= 0; i--) path += segments[i];
+  return path.startsWith('.') ? path.slice(1) : path;
+}
+
+const { propertyIsEnumerable } = Object.prototype;
+
+const BOXES = new Set<object>([String, Number, Boolean, BigInt, Symbol].map((ctor) => ctor.prototype as object));
+
+/** Own and for-in keys differ: a non-enumerable own property, or an enumerable inherited one (a polluted prototype). */
+export function hiddenKey(value: object, names: readonly string[]): Refusal {
+  const hidden = names.find((name) => !propertyIsEnumerable.call(value, name));
+  if (hidden !== undefined) {
+    const refusal = refuse('non-enumerable property', 'is a non-enumerable property, which serializers skip');
+    refusal.segments.push(propertySegment(hidden));
+    return refusal;
+  }
+  let inherited = '';
+  for (const key in value) if (!Object.hasOwn(value, key)) inherited = key;
+  const refusal = refuse('inherited property', 'is an enumerable property inherited from a prototype, which serializers skip');
+  refusal.segments.push(propertySegment(inherited));
+  return refusal;
+}
+
+export function refuseInstance(proto: object, serializer: string): Refusal {
+  const ctor = (proto as { constructor?: unknown }).constructor;
+  const name = typeof ctor === 'function' && ctor.name !== '' ? ctor.name : 'anonymous class';
+  if (BOXES.has(proto)) {
+    return refuse(`boxed ${name}`, `is a boxed ${name} (new ${name}(...)), which comes back unboxed or empty`);
+  }
+  const refusal = refuse(name, `is an instance of ${name}, which the ${serializer} serializer brings back as a plain object or not at all`);
+  refusal.family = 'class instance';
+  return refusal;
+}
+
+/** The error for a refusal, with the path built now (the walk itself never builds one). */
+export function toSerializationError(refusal: Refusal, serializer: string): SerializationError {
+  return new SerializationError({
+    path: joinPath(refusal.segments),
+    type: refusal.type,
+    serializer,
+    suggestion: suggest(refusal.family ?? refusal.type, serializer),
+    reason: refusal.reason,
+  });
+}
