@@ -64,6 +64,11 @@ export class SessionCommitter {
     return signer === undefined ? id : signer.sign(id);
   }
 
+  /** The cookie value for the loaded id: the one received when it is current, else signed anew. */
+  #loadedValue(slot: RequestSlot, state: SessionState): string {
+    return slot.currentValue ?? this.#signed(slot.ctx, state.identity as string);
+  }
+
   async #commitSealed(store: SealedCookieStore, slot: RequestSlot, state: SessionState, payload: Uint8Array): Promise<string | undefined> {
     const { ctx, loaded } = slot;
     const now = Date.now();
@@ -108,7 +113,7 @@ export class SessionCommitter {
     if (this.#manager.options.rolling && expires - loaded.expires >= this.#manager.options.touchAfter) {
       const touched = await this.#queue.run(digest, () => callStore('touch', digest, () => store.touch(digest, expires)));
       if (!touched) return this.#clearing(ctx);
-      return this.#cookieLine(ctx, this.#signed(ctx, state.identity as string), expires, now);
+      return this.#cookieLine(ctx, this.#loadedValue(slot, state), expires, now);
     }
     if (slot.stale) return this.#cookieLine(ctx, this.#signed(ctx, state.identity as string), loaded.expires, now);
     return undefined;
@@ -150,7 +155,7 @@ export class SessionCommitter {
     for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
       const now = Date.now();
       const expires = this.#expires(state, created, now);
-      const line = this.#cookieLine(ctx, this.#signed(ctx, state.identity as string), expires, now);
+      const line = this.#cookieLine(ctx, this.#loadedValue(slot, state), expires, now);
       const data = this.#manager.codec.encode(created, maxAge, bytes);
       const written = await callStore('update', digest, () => store.update(digest, { data, expires }, version));
       if (written !== undefined) return line;

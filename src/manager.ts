@@ -37,6 +37,9 @@ export class RequestSlot {
   stale = false;
   /** `newSession()` replaced a loaded session: its record is destroyed at commit. */
   replaced = false;
+  /** The cookie value as received, when it is already what the newest key would sign: a commit
+   * that keeps the id sends it back instead of computing the same HMAC again. */
+  currentValue: string | undefined;
 
   constructor(
     readonly manager: SessionManager,
@@ -165,9 +168,12 @@ export class SessionManager {
       const verified = signer.verify(id, raw.slice(dot + 1));
       if (verified === undefined) return this.#reject('signature matches no key');
       slot.stale = verified.stale;
+      if (!verified.stale) slot.currentValue = raw;
       return id;
     }
-    return isValidId(id) ? id : this.#reject('cookie malformed');
+    if (!isValidId(id)) return this.#reject('cookie malformed');
+    slot.currentValue = raw;
+    return id;
   }
 
   #reject(reason: string): undefined {
