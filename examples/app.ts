@@ -25,7 +25,10 @@ export function createExampleApp(options: SessionOptions = {}): Koa {
     const s = await getSession<ExampleSession>(ctx);
     s.set('views', (s.get('views') ?? 0) + 1);
     const who = s.get('user');
-    ctx.body = page('koa-session-kit', `<p>${who ? `Hello, ${escape(who)}.` : 'Not logged in.'} Visits in this session: <b id="views">${s.get('views')}</b></p>`);
+    ctx.body = page(
+      'koa-session-kit',
+      `<p>${who ? `Hello, ${escape(who)}.` : 'Not logged in.'} Visits in this session: <b id="views">${s.get('views')}</b></p>`,
+    );
   });
   router.get('/login', async (ctx) => {
     // A fresh id at login: any id planted before it (session fixation) is worthless after it.

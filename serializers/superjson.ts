@@ -15,8 +15,15 @@ export interface SuperjsonSerializerOptions extends StrictOptions {
 }
 
 const TYPED_ARRAYS = new Set([
-  'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array',
-  'Float32Array', 'Float64Array',
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
 ]);
 
 /** superjson throws on these keys ("prototype pollution risk"); refused up front with a path instead. */

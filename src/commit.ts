@@ -33,9 +33,7 @@ export class SessionCommitter {
     // Serialize before any store call, so a SerializationError leaves the stored session as it was.
     const payload = this.#manager.serializer.serialize(Object.fromEntries(state.data));
     const store = this.#manager.store;
-    return isSealedCookieStore(store)
-      ? this.#commitSealed(store, slot, state, payload)
-      : this.#commitStored(store, slot, state, payload);
+    return isSealedCookieStore(store) ? this.#commitSealed(store, slot, state, payload) : this.#commitStored(store, slot, state, payload);
   }
 
   #expires(state: SessionState, created: number, now: number): number {
@@ -134,14 +132,20 @@ export class SessionCommitter {
         return line;
       }
       if (chosen !== undefined) {
-        throw new SessionStoreError(`koa-session-kit: session id given to setNewIdentity() is already in use (record ${digest.slice(0, 8)}…); choose another`, {
-          operation: 'create',
-        });
+        throw new SessionStoreError(
+          `koa-session-kit: session id given to setNewIdentity() is already in use (record ${digest.slice(0, 8)}…); choose another`,
+          {
+            operation: 'create',
+          },
+        );
       }
     }
-    throw new SessionStoreError('koa-session-kit: the store refused three fresh random ids; check that its create() returns true on success', {
-      operation: 'create',
-    });
+    throw new SessionStoreError(
+      'koa-session-kit: the store refused three fresh random ids; check that its create() returns true on success',
+      {
+        operation: 'create',
+      },
+    );
   }
 
   async #update(store: Store, slot: RequestSlot, state: SessionState, payload: Uint8Array, digest: string): Promise<string> {
@@ -179,5 +183,4 @@ export class SessionCommitter {
       { operation: 'update' },
     );
   }
-
 }

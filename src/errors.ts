@@ -2,10 +2,7 @@
 
 /** Stable codes, so callers can branch without `instanceof` across realms or duplicated installs. */
 export type SessionKitErrorCode =
-  | 'ERR_SESSION_SERIALIZATION'
-  | 'ERR_SESSION_STORE'
-  | 'ERR_SESSION_COOKIE_TOO_LARGE'
-  | 'ERR_SESSION_NOT_INSTALLED';
+  'ERR_SESSION_SERIALIZATION' | 'ERR_SESSION_STORE' | 'ERR_SESSION_COOKIE_TOO_LARGE' | 'ERR_SESSION_NOT_INSTALLED';
 
 /**
  * Base of every error this library throws. `status` 500 and `expose` false follow Koa's
@@ -49,9 +46,7 @@ export class SerializationError extends SessionKitError {
   constructor(details: SerializationErrorDetails) {
     const where = details.path === '' ? 'the session data' : `session value \`${details.path}\``;
     const why = details.reason ?? `is a ${details.type}, which the ${details.serializer} serializer cannot bring back equal`;
-    const fix = details.suggestion
-      ? `; store a plain value instead, or use ${details.suggestion}`
-      : '; store a plain value instead';
+    const fix = details.suggestion ? `; store a plain value instead, or use ${details.suggestion}` : '; store a plain value instead';
     super('ERR_SESSION_SERIALIZATION', `koa-session-kit: ${where} ${why}${fix}`, { cause: details.cause });
     this.path = details.path;
     this.type = details.type;

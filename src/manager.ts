@@ -216,5 +216,4 @@ export class SessionManager {
     for (const key of Object.keys(value)) data.set(key, value[key]);
     return { created: envelope.created, maxAge: envelope.maxAge, payload: envelope.payload, data };
   }
-
 }

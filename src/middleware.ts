@@ -17,7 +17,8 @@ interface WithSlots {
 
 /** An error's HTTP status, or 500 when it has none (a plain exception). */
 function statusOf(error: unknown): number {
-  const status = (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
+  const status =
+    (error as { status?: unknown; statusCode?: unknown } | null)?.status ?? (error as { statusCode?: unknown } | null)?.statusCode;
   return typeof status === 'number' && status >= 100 && status < 600 ? status : 500;
 }
 

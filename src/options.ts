@@ -151,7 +151,10 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   const serializer = options.serializer;
   if (
     serializer !== undefined &&
-    (typeof serializer !== 'object' || serializer === null || typeof serializer.serialize !== 'function' || typeof serializer.deserialize !== 'function')
+    (typeof serializer !== 'object' ||
+      serializer === null ||
+      typeof serializer.serialize !== 'function' ||
+      typeof serializer.deserialize !== 'function')
   ) {
     throw new TypeError(`koa-session-kit: \`serializer\` must be a serializer such as jsonSerializer() (received ${describe(serializer)})`);
   }

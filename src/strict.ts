@@ -2,4 +2,5 @@
 
 export { MAX_DEPTH, MAX_DEPTH_LIMIT, compileCarries, CompiledCarries, resolveMaxDepth } from './strict/carries.js';
 export type { Carries, StrictOptions, UndefinedPropertyPolicy } from './strict/carries.js';
-export { assertCarries, assertDecoded } from './strict/walker.js';
+export { assertCarries } from './strict/walker.js';
+export { assertDecoded } from './strict/decoded.js';

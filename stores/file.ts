@@ -353,11 +353,17 @@ export class FileStore implements Store {
   /** Throws (into the caller's rejection) before any file is touched when the input is not a store id and a record. */
   #checkWrite(operation: string, id: unknown, record: RecordWrite | undefined): void {
     if (!this.#validId(operation, id)) {
-      throw new SessionStoreError(`koa-session-kit: FileStore refused to ${operation} a session: the id is not a 43-character base64url digest`, { operation });
+      throw new SessionStoreError(
+        `koa-session-kit: FileStore refused to ${operation} a session: the id is not a 43-character base64url digest`,
+        { operation },
+      );
     }
     if (record === undefined) return;
     if (!(record.data instanceof Uint8Array) || record.data.length > MAX_DATA_BYTES || !Number.isFinite(record.expires)) {
-      throw new SessionStoreError(`koa-session-kit: FileStore refused to ${operation} a session: it needs data bytes (at most 4 GiB) and a finite expiry`, { operation });
+      throw new SessionStoreError(
+        `koa-session-kit: FileStore refused to ${operation} a session: it needs data bytes (at most 4 GiB) and a finite expiry`,
+        { operation },
+      );
     }
   }
 
@@ -379,6 +385,9 @@ export class FileStore implements Store {
   #wrap(operation: string, cause: unknown): SessionStoreError {
     const code = errorCode(cause);
     const why = typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause);
-    return new SessionStoreError(`koa-session-kit: FileStore could not ${operation} a session in ${this.#dir} (${why})`, { operation, cause });
+    return new SessionStoreError(`koa-session-kit: FileStore could not ${operation} a session in ${this.#dir} (${why})`, {
+      operation,
+      cause,
+    });
   }
 }

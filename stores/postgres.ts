@@ -187,8 +187,7 @@ const EXPIRES_MS = `round((extract(epoch FROM expires) * 1000)::numeric, 3)::flo
 
 function statements(name: SessionTableName) {
   const t = qualifiedName(name);
-  const update =
-    `UPDATE ${t} SET data = $2, expires = ${at('$3')}, version = version + 1 WHERE id = $1 AND expires > ${at('$4')}`;
+  const update = `UPDATE ${t} SET data = $2, expires = ${at('$3')}, version = version + 1 WHERE id = $1 AND expires > ${at('$4')}`;
   const pruneKey = lockKey('prune', t);
   return {
     get: `SELECT data, ${EXPIRES_MS} AS expires, version FROM ${t} WHERE id = $1 AND expires > ${at('$2')}`,

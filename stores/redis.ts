@@ -134,9 +134,7 @@ function checkOptions(options: RedisStoreOptions): void {
   for (const key of Object.keys(options)) {
     if (KNOWN_OPTIONS.has(key)) continue;
     const hint = OPTION_HINTS[key];
-    throw new TypeError(
-      `koa-session-kit: \`${key}\` is not a RedisStore option` + (hint === undefined ? '' : `; did you mean ${hint}?`),
-    );
+    throw new TypeError(`koa-session-kit: \`${key}\` is not a RedisStore option` + (hint === undefined ? '' : `; did you mean ${hint}?`));
   }
   const { client, url, prefix } = options;
   if (client !== undefined && url !== undefined) {
@@ -251,10 +249,10 @@ export class RedisStore implements Store {
     } catch (cause) {
       if (cause instanceof SessionStoreError) throw cause;
       const reason = cause instanceof Error ? cause.message : String(cause);
-      throw new SessionStoreError(
-        `koa-session-kit: RedisStore could not ${operation} a session (prefix \`${this.#prefix}\`): ${reason}`,
-        { operation, cause },
-      );
+      throw new SessionStoreError(`koa-session-kit: RedisStore could not ${operation} a session (prefix \`${this.#prefix}\`): ${reason}`, {
+        operation,
+        cause,
+      });
     }
   }
 

@@ -27,7 +27,9 @@ describe('session cookie attributes', () => {
 
   it('defaults to Path=/, HttpOnly, SameSite=Lax and a Max-Age equal to maxAge', async () => {
     const [line] = await lines({});
-    expect(line).toMatch(/^koa\.sid=[\w-]{43}\.[\w-]{43}; Max-Age=86400; Expires=[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT; Path=\/; HttpOnly; SameSite=Lax$/);
+    expect(line).toMatch(
+      /^koa\.sid=[\w-]{43}\.[\w-]{43}; Max-Age=86400; Expires=[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT; Path=\/; HttpOnly; SameSite=Lax$/,
+    );
     const expires = Date.parse(/Expires=([^;]+)/.exec(line)![1]!);
     expect(Math.abs(expires - (Date.now() + 86_400_000))).toBeLessThan(3000);
   });
@@ -39,7 +41,14 @@ describe('session cookie attributes', () => {
   });
 
   it('writes Domain, Partitioned and Priority when set, and no Max-Age or Expires when not persistent', async () => {
-    const [line] = await lines({ domain: 'example.com', partitioned: true, priority: 'high', persistent: false, secure: true, sameSite: 'none' });
+    const [line] = await lines({
+      domain: 'example.com',
+      partitioned: true,
+      priority: 'high',
+      persistent: false,
+      secure: true,
+      sameSite: 'none',
+    });
     expect(line).toMatch(/^koa\.sid=[^;]+; Path=\/; Domain=example\.com; HttpOnly; Secure; SameSite=None; Partitioned; Priority=High$/);
   });
 

@@ -7,20 +7,26 @@ import { client, closeStores, cookiePair, CountingStore, makeApp, track } from '
 describe('hostile cookies (property)', () => {
   afterAll(closeStores);
   const store = track(new CountingStore());
-  const app = makeApp({ store }, {
-    '/set': async (ctx) => void ((await getSession(ctx)).set('secret', 'mine'), (ctx.body = 'ok')),
-    '/read': async (ctx) => {
-      const s = await getSession(ctx);
-      ctx.body = { isNew: s.isNew, secret: s.get('secret') ?? null };
+  const app = makeApp(
+    { store },
+    {
+      '/set': async (ctx) => void ((await getSession(ctx)).set('secret', 'mine'), (ctx.body = 'ok')),
+      '/read': async (ctx) => {
+        const s = await getSession(ctx);
+        ctx.body = { isNew: s.isNew, secret: s.get('secret') ?? null };
+      },
     },
-  });
+  );
 
   it('answers 200 with a fresh session for any cookie value an attacker can send, without a store read', async () => {
     const genuine = cookiePair(await client(app).get('/set')).slice('koa.sid='.length);
-    const cookieOctets = fc.string({ unit: fc.constantFrom(...'!#$%&\'()*+-./0123456789:<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~'.split('')), maxLength: 200 });
-    const mutated = fc.tuple(fc.nat({ max: genuine.length - 1 }), fc.constantFrom(...'AB_-.0z'.split(''))).map(([at, ch]) =>
-      genuine.slice(0, at) + ch + genuine.slice(at + 1),
-    );
+    const cookieOctets = fc.string({
+      unit: fc.constantFrom(..."!#$%&'()*+-./0123456789:<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~".split('')),
+      maxLength: 200,
+    });
+    const mutated = fc
+      .tuple(fc.nat({ max: genuine.length - 1 }), fc.constantFrom(...'AB_-.0z'.split('')))
+      .map(([at, ch]) => genuine.slice(0, at) + ch + genuine.slice(at + 1));
     await fc.assert(
       fc.asyncProperty(fc.oneof(cookieOctets, mutated), async (value) => {
         fc.pre(value !== genuine);
@@ -44,7 +50,9 @@ describe('hostile cookies (property)', () => {
     }
     const spy = track(new Spy());
     const spied = makeApp({ store: spy }, { '/': async (ctx) => void ((await getSession(ctx)).set('a', 1), (ctx.body = 'ok')) });
-    const id = cookiePair(await client(spied).get('/')).slice('koa.sid='.length).split('.')[0]!;
+    const id = cookiePair(await client(spied).get('/'))
+      .slice('koa.sid='.length)
+      .split('.')[0]!;
     expect(seen).toEqual([createHash('sha256').update(id).digest('base64url')]);
     expect(seen[0]).not.toContain(id);
     // A stolen store key used as a cookie is just an unknown id.

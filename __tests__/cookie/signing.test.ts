@@ -53,7 +53,10 @@ describe('the id cookie', () => {
     expect(mac).toBe(createHmac('sha256', '2026-key').update(`koa.sid=${id}`).digest('base64url'));
     expect(line).toMatch(/; Max-Age=\d+; Expires=.+; Path=\/; HttpOnly; SameSite=Lax$/);
     // The re-signed cookie now needs no old key, and is not re-sent again.
-    const again = await client(makeApp({ store }, routes, ['2026-key'])).get('/read').set('Cookie', cookiePair(res)).expect(200, { n: 1 });
+    const again = await client(makeApp({ store }, routes, ['2026-key']))
+      .get('/read')
+      .set('Cookie', cookiePair(res))
+      .expect(200, { n: 1 });
     expect(setCookies(again)).toEqual([]);
   });
 

@@ -12,7 +12,6 @@ export interface RoundTripRules {
   keepsIdentity: boolean;
 }
 
-
 /**
  * True when `actual` is what `expected` should come back as: same prototypes, same own keys,
  * same Date times, Map/Set entries in order, typed-array contents, RegExp source and flags,
@@ -39,11 +38,17 @@ function compare(a: unknown, b: unknown, rules: RoundTripRules, pairs: Map<objec
   if (a instanceof ArrayBuffer) return compareList([...new Uint8Array(a)], [...new Uint8Array(b as ArrayBuffer)], rules, pairs);
   if (a instanceof DataView) {
     const vb = b as DataView;
-    return compareList([...new Uint8Array(a.buffer, a.byteOffset, a.byteLength)], [...new Uint8Array(vb.buffer, vb.byteOffset, vb.byteLength)], rules, pairs);
+    return compareList(
+      [...new Uint8Array(a.buffer, a.byteOffset, a.byteLength)],
+      [...new Uint8Array(vb.buffer, vb.byteOffset, vb.byteLength)],
+      rules,
+      pairs,
+    );
   }
   if (a instanceof URL) return a.href === (b as URL).href;
-  if (a instanceof Date) return Object.is((a).getTime(), (b as Date).getTime());
-  if (a instanceof RegExp) return a.source === (b as RegExp).source && a.flags === (b as RegExp).flags && (b as RegExp).lastIndex === a.lastIndex;
+  if (a instanceof Date) return Object.is(a.getTime(), (b as Date).getTime());
+  if (a instanceof RegExp)
+    return a.source === (b as RegExp).source && a.flags === (b as RegExp).flags && (b as RegExp).lastIndex === a.lastIndex;
   if (a instanceof Map) return compareList([...a], [...(b as Map<unknown, unknown>)], rules, pairs);
   if (a instanceof Set) return compareList([...a], [...(b as Set<unknown>)], rules, pairs);
   if (ArrayBuffer.isView(a) && !(a instanceof DataView)) {
@@ -56,10 +61,13 @@ function compare(a: unknown, b: unknown, rules: RoundTripRules, pairs: Map<objec
   }
   if (protoA !== Object.prototype && protoA !== null && protoA !== Array.prototype) {
     // A registered class instance or a boxed value: compare its own data below, plus the boxed primitive.
-    if (typeof (a as { valueOf?: unknown }).valueOf === 'function' && !Object.is(a.valueOf(), (b as object).valueOf()) && a.valueOf() !== a) return false;
+    if (typeof (a as { valueOf?: unknown }).valueOf === 'function' && !Object.is(a.valueOf(), (b as object).valueOf()) && a.valueOf() !== a)
+      return false;
   }
-  if (Array.isArray(a) && (a.length !== (b as unknown[]).length)) return false;
-  const keysA = Reflect.ownKeys(a).filter((key) => !(rules.undefinedPropertyDropped && !Array.isArray(a) && (a as Record<PropertyKey, unknown>)[key] === undefined));
+  if (Array.isArray(a) && a.length !== (b as unknown[]).length) return false;
+  const keysA = Reflect.ownKeys(a).filter(
+    (key) => !(rules.undefinedPropertyDropped && !Array.isArray(a) && (a as Record<PropertyKey, unknown>)[key] === undefined),
+  );
   const keysB = Reflect.ownKeys(b);
   if (keysA.length !== keysB.length) return false;
   for (const key of keysA) {
@@ -90,25 +98,31 @@ const extraLeaves = fc.oneof(
   fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0),
   fc.constant(new Date(Number.NaN)),
   fc.constant('\ud800 lone'),
-  fc.string().map((key) => ({ ['__proto__']: key }) as Record<string, unknown>).map((o) => JSON.parse(JSON.stringify(o)) as unknown),
+  fc
+    .string()
+    .map((key) => ({ ['__proto__']: key }) as Record<string, unknown>)
+    .map((o) => JSON.parse(JSON.stringify(o)) as unknown),
 );
 
 /** fc.anything with dates, maps, sets, bigint, typed arrays, null-prototype objects, boxed values, sparse arrays, any UTF-16. */
 export const anySessionValue: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 4, arbitrary: fc.anything({
-    withDate: true,
-    withMap: true,
-    withSet: true,
-    withBigInt: true,
-    withTypedArray: true,
-    withNullPrototype: true,
-    withBoxedValues: true,
-    withSparseArray: true,
-    withObjectString: true,
-    stringUnit: 'binary',
-    key: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('__proto__', 'constructor', 'prototype', 'a b', 'x')),
-    maxDepth: 4,
-  }) },
+  {
+    weight: 4,
+    arbitrary: fc.anything({
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withBigInt: true,
+      withTypedArray: true,
+      withNullPrototype: true,
+      withBoxedValues: true,
+      withSparseArray: true,
+      withObjectString: true,
+      stringUnit: 'binary',
+      key: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('__proto__', 'constructor', 'prototype', 'a b', 'x')),
+      maxDepth: 4,
+    }),
+  },
   { weight: 1, arbitrary: fc.array(fc.oneof(extraLeaves, fc.integer()), { maxLength: 3 }) },
   { weight: 1, arbitrary: fc.dictionary(fc.string(), fc.oneof(extraLeaves, fc.date())) },
   {

@@ -14,25 +14,28 @@ class SlowStore extends CountingStore {
 describe('session() commit timing and errors', () => {
   afterAll(closeStores);
   const store = track(new CountingStore());
-  const app = makeApp({ store }, {
-    '/set': async (ctx) => {
-      (await getSession(ctx)).set('v', String(ctx.query.v));
-      ctx.body = 'ok';
+  const app = makeApp(
+    { store },
+    {
+      '/set': async (ctx) => {
+        (await getSession(ctx)).set('v', String(ctx.query.v));
+        ctx.body = 'ok';
+      },
+      '/read': async (ctx) => void (ctx.body = (await getSession(ctx)).get('v') ?? 'none'),
+      '/401': async (ctx) => {
+        (await getSession(ctx)).set('v', 'after-401');
+        ctx.throw(401, 'log in again');
+      },
+      '/500': async (ctx) => {
+        (await getSession(ctx)).set('v', 'after-500');
+        throw new Error('boom');
+      },
+      '/redirect': async (ctx) => {
+        (await getSession(ctx)).set('v', 'redirected');
+        ctx.redirect('/read');
+      },
     },
-    '/read': async (ctx) => void (ctx.body = (await getSession(ctx)).get('v') ?? 'none'),
-    '/401': async (ctx) => {
-      (await getSession(ctx)).set('v', 'after-401');
-      ctx.throw(401, 'log in again');
-    },
-    '/500': async (ctx) => {
-      (await getSession(ctx)).set('v', 'after-500');
-      throw new Error('boom');
-    },
-    '/redirect': async (ctx) => {
-      (await getSession(ctx)).set('v', 'redirected');
-      ctx.redirect('/read');
-    },
-  });
+  );
 
   it('finishes the store write before the response reaches the client', async () => {
     const slow = track(new SlowStore());
@@ -61,12 +64,15 @@ describe('session() commit timing and errors', () => {
   });
 
   it('keeps other Set-Cookie headers a 4xx error carried', async () => {
-    const withHeaders = makeApp({ store }, {
-      '/': async (ctx) => {
-        (await getSession(ctx)).set('a', 1);
-        ctx.throw(403, { headers: { 'Set-Cookie': 'other=1; Path=/' } });
+    const withHeaders = makeApp(
+      { store },
+      {
+        '/': async (ctx) => {
+          (await getSession(ctx)).set('a', 1);
+          ctx.throw(403, { headers: { 'Set-Cookie': 'other=1; Path=/' } });
+        },
       },
-    });
+    );
     const res = await client(withHeaders).get('/').expect(403);
     expect(setCookies(res)).toHaveLength(2);
     expect(setCookies(res)[0]).toBe('other=1; Path=/');

@@ -7,26 +7,32 @@ describe('getSession(ctx)', () => {
   afterAll(closeStores);
 
   it('returns the same Session for every call in a request and sets ctx.state.session', async () => {
-    const app = makeApp({ store: track(new CountingStore()) }, {
-      '/': async (ctx) => {
-        const [a, b] = await Promise.all([getSession(ctx), getSession(ctx)]);
-        const c = await getSession(ctx);
-        ctx.body = { same: a === b && b === c, onState: ctx.state.session === a };
+    const app = makeApp(
+      { store: track(new CountingStore()) },
+      {
+        '/': async (ctx) => {
+          const [a, b] = await Promise.all([getSession(ctx), getSession(ctx)]);
+          const c = await getSession(ctx);
+          ctx.body = { same: a === b && b === c, onState: ctx.state.session === a };
+        },
       },
-    });
+    );
     await client(app).get('/').expect(200, { same: true, onState: true });
   });
 
   it('loads once: one store read for many calls', async () => {
     const store = track(new CountingStore());
-    const app = makeApp({ store }, {
-      '/set': async (ctx) => void (await getSession(ctx)).set('a', 1),
-      '/read': async (ctx) => {
-        await getSession(ctx);
-        await getSession(ctx);
-        ctx.body = 'ok';
+    const app = makeApp(
+      { store },
+      {
+        '/set': async (ctx) => void (await getSession(ctx)).set('a', 1),
+        '/read': async (ctx) => {
+          await getSession(ctx);
+          await getSession(ctx);
+          ctx.body = 'ok';
+        },
       },
-    });
+    );
     const cookie = cookiePair(await client(app).get('/set'));
     store.reset();
     await client(app).get('/read').set('Cookie', cookie).expect(200);
@@ -109,14 +115,23 @@ describe('newSession(ctx)', () => {
   afterAll(closeStores);
 
   it('returns a fresh empty session that replaces the current one on ctx.state', async () => {
-    const app = makeApp({ store: track(new CountingStore()) }, {
-      '/set': async (ctx) => void (await getSession(ctx)).set('old', true),
-      '/login': async (ctx) => {
-        const old = await getSession(ctx);
-        const fresh = await newSession(ctx);
-        ctx.body = { size: fresh.size, isNew: fresh.isNew, replaced: old !== fresh, onState: ctx.state.session === fresh, again: (await getSession(ctx)) === fresh };
+    const app = makeApp(
+      { store: track(new CountingStore()) },
+      {
+        '/set': async (ctx) => void (await getSession(ctx)).set('old', true),
+        '/login': async (ctx) => {
+          const old = await getSession(ctx);
+          const fresh = await newSession(ctx);
+          ctx.body = {
+            size: fresh.size,
+            isNew: fresh.isNew,
+            replaced: old !== fresh,
+            onState: ctx.state.session === fresh,
+            again: (await getSession(ctx)) === fresh,
+          };
+        },
       },
-    });
+    );
     const cookie = cookiePair(await client(app).get('/set'));
     await client(app).get('/login').set('Cookie', cookie).expect(200, { size: 0, isNew: true, replaced: true, onState: true, again: true });
   });

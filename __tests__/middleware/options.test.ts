@@ -17,9 +17,12 @@ describe('session(options)', () => {
   });
 
   it('keeps the default when an option is undefined, and merges cookie options field by field', async () => {
-    const app = makeApp({ store: track(new CountingStore()), maxAge: undefined, cookie: { name: 'x' } }, {
-      '/': async (ctx) => void ((await getSession(ctx)).set('a', 1), (ctx.body = 'ok')),
-    });
+    const app = makeApp(
+      { store: track(new CountingStore()), maxAge: undefined, cookie: { name: 'x' } },
+      {
+        '/': async (ctx) => void ((await getSession(ctx)).set('a', 1), (ctx.body = 'ok')),
+      },
+    );
     const [line] = setCookies(await client(app).get('/'));
     expect(line).toMatch(/^x=.+; Max-Age=86400; .*HttpOnly; SameSite=Lax$/);
   });
@@ -32,7 +35,9 @@ describe('session(options)', () => {
     ['saveUninitialized', 'nothing'],
   ])('throws a TypeError for the foreign option %s, pointing at %s', (key, hint) => {
     expect(() => session({ [key]: 1 } as SessionOptions)).toThrow(TypeError);
-    expect(() => session({ [key]: 1 } as SessionOptions)).toThrow(new RegExp(`unknown option \`${key}\`; did you mean \`?${hint.replace('.', '\\.')}`));
+    expect(() => session({ [key]: 1 } as SessionOptions)).toThrow(
+      new RegExp(`unknown option \`${key}\`; did you mean \`?${hint.replace('.', '\\.')}`),
+    );
   });
 
   it('throws for an unknown option without a known hint', () => {

@@ -11,18 +11,26 @@ describe('session() commit: only what changed is saved', () => {
     handler(await getSession<Data>(ctx), ctx);
     ctx.body = 'ok';
   };
-  const app = makeApp({ store }, {
-    '/seed': at((s) => s.set('n', 1).set('list', [1]).set('profile', { name: 'ada', tags: ['a'] })),
-    '/noop': at(() => undefined),
-    '/same': at((s) => s.set('n', 1)),
-    '/set': at((s) => s.set('n', 2)),
-    '/delete': at((s) => s.delete('list')),
-    '/clear': at((s) => s.clear()),
-    '/changed': at((s) => s.changed()),
-    '/push': at((s) => s.get('list')!.push(2)),
-    '/deep': at((s) => s.get('profile')!.tags.push('b')),
-    '/rename': at((s) => (s.get('profile')!.name = 'grace')),
-  });
+  const app = makeApp(
+    { store },
+    {
+      '/seed': at((s) =>
+        s
+          .set('n', 1)
+          .set('list', [1])
+          .set('profile', { name: 'ada', tags: ['a'] }),
+      ),
+      '/noop': at(() => undefined),
+      '/same': at((s) => s.set('n', 1)),
+      '/set': at((s) => s.set('n', 2)),
+      '/delete': at((s) => s.delete('list')),
+      '/clear': at((s) => s.clear()),
+      '/changed': at((s) => s.changed()),
+      '/push': at((s) => s.get('list')!.push(2)),
+      '/deep': at((s) => s.get('profile')!.tags.push('b')),
+      '/rename': at((s) => (s.get('profile')!.name = 'grace')),
+    },
+  );
   let cookie: string;
   afterAll(closeStores);
   beforeEach(async () => {
@@ -59,6 +67,9 @@ describe('session() commit: only what changed is saved', () => {
     await client(app).get('/deep').set('Cookie', cookie);
     await client(app).get('/rename').set('Cookie', cookie);
     const read = makeApp({ store }, { '/': async (ctx) => void (ctx.body = (await getSession(ctx)).get('profile')) });
-    await client(read).get('/').set('Cookie', cookie).expect(200, { name: 'grace', tags: ['a', 'b'] });
+    await client(read)
+      .get('/')
+      .set('Cookie', cookie)
+      .expect(200, { name: 'grace', tags: ['a', 'b'] });
   });
 });

@@ -6,20 +6,23 @@ describe('session() commit with a value JSON cannot carry', () => {
   afterAll(closeStores);
   const store = track(new CountingStore());
   const errors: unknown[] = [];
-  const app = makeApp({ store }, {
-    '/good': async (ctx) => {
-      (await getSession(ctx)).set('cart', { items: [{ sku: 'a' }] });
-      ctx.body = 'ok';
+  const app = makeApp(
+    { store },
+    {
+      '/good': async (ctx) => {
+        (await getSession(ctx)).set('cart', { items: [{ sku: 'a' }] });
+        ctx.body = 'ok';
+      },
+      '/bad': async (ctx) => {
+        const s = await getSession<{ cart: { items: { sku: string; addedAt?: Date }[] } }>(ctx);
+        const items = s.get('cart')?.items ?? [{ sku: 'a' }];
+        items.push({ sku: 'b' }, { sku: 'c', addedAt: new Date() });
+        s.set('cart', { items });
+        ctx.body = 'ok';
+      },
+      '/read': async (ctx) => void (ctx.body = (await getSession(ctx)).toJSON()),
     },
-    '/bad': async (ctx) => {
-      const s = await getSession<{ cart: { items: { sku: string; addedAt?: Date }[] } }>(ctx);
-      const items = s.get('cart')?.items ?? [{ sku: 'a' }];
-      items.push({ sku: 'b' }, { sku: 'c', addedAt: new Date() });
-      s.set('cart', { items });
-      ctx.body = 'ok';
-    },
-    '/read': async (ctx) => void (ctx.body = (await getSession(ctx)).toJSON()),
-  });
+  );
   app.on('error', (error) => errors.push(error));
 
   it('fails the request with 500, reports the path and leaves the stored session as it was', async () => {
@@ -35,7 +38,10 @@ describe('session() commit with a value JSON cannot carry', () => {
     expect(error.path).toBe('cart.items[2].addedAt');
     expect(error.message).toMatch(/Date/);
     expect(error.message).toMatch(/superjson|msgpack/);
-    await client(app).get('/read').set('Cookie', cookie).expect(200, { cart: { items: [{ sku: 'a' }] } });
+    await client(app)
+      .get('/read')
+      .set('Cookie', cookie)
+      .expect(200, { cart: { items: [{ sku: 'a' }] } });
   });
 
   it('creates nothing and sets no cookie for a new session holding a bad value', async () => {

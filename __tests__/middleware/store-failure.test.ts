@@ -28,14 +28,17 @@ describe('session() when the store fails', () => {
   afterAll(closeStores);
   const store = track(new FlakyStore());
   const errors: unknown[] = [];
-  const app = makeApp({ store }, {
-    '/count': async (ctx) => {
-      const s = await getSession<{ n: number }>(ctx);
-      s.set('n', (s.get('n') ?? 0) + 1);
-      ctx.body = { n: s.get('n') };
+  const app = makeApp(
+    { store },
+    {
+      '/count': async (ctx) => {
+        const s = await getSession<{ n: number }>(ctx);
+        s.set('n', (s.get('n') ?? 0) + 1);
+        ctx.body = { n: s.get('n') };
+      },
+      '/plain': (ctx) => void (ctx.body = 'still here'),
     },
-    '/plain': (ctx) => void (ctx.body = 'still here'),
-  });
+  );
   app.on('error', (error) => errors.push(error));
 
   it('answers 500 with a SessionStoreError that keeps the driver error as cause, and loses nothing', async () => {

@@ -7,11 +7,15 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Recor
 
 /** Imports a specifier through the package's own name, from the built dist/, in plain Node. */
 function importNames(specifier: string): string[] {
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', `console.log(JSON.stringify(Object.keys(await import('${specifier}')).sort()))`], {
-    cwd: root,
-    env: { ...process.env, NODE_OPTIONS: '' },
-    encoding: 'utf8',
-  });
+  const child = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `console.log(JSON.stringify(Object.keys(await import('${specifier}')).sort()))`],
+    {
+      cwd: root,
+      env: { ...process.env, NODE_OPTIONS: '' },
+      encoding: 'utf8',
+    },
+  );
   if (child.status !== 0) throw new Error(`import('${specifier}') failed: ${child.stderr}`);
   return JSON.parse(child.stdout) as string[];
 }
@@ -33,7 +37,16 @@ describe('the published package', () => {
   it('exports the public names from the main entry, and no default', () => {
     const names = importNames('koa-session-kit');
     expect(names).toEqual(
-      expect.arrayContaining(['session', 'getSession', 'newSession', 'MemoryStore', 'jsonSerializer', 'SerializationError', 'SessionStoreError', 'CookieTooLargeError']),
+      expect.arrayContaining([
+        'session',
+        'getSession',
+        'newSession',
+        'MemoryStore',
+        'jsonSerializer',
+        'SerializationError',
+        'SessionStoreError',
+        'CookieTooLargeError',
+      ]),
     );
     expect(names).not.toContain('default');
   });
@@ -52,11 +65,18 @@ describe('the published package', () => {
   });
 
   it('ships dist/ with declarations in npm pack', () => {
-    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' })) as [
-      { files: { path: string }[] },
-    ];
+    const [packed] = JSON.parse(
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' }),
+    ) as [{ files: { path: string }[] }];
     const files = packed.files.map((f) => f.path);
-    for (const file of ['dist/src/index.js', 'dist/src/index.d.ts', 'dist/stores/postgres.js', 'dist/serializers/msgpack.d.ts', 'package.json', 'README.md']) {
+    for (const file of [
+      'dist/src/index.js',
+      'dist/src/index.d.ts',
+      'dist/stores/postgres.js',
+      'dist/serializers/msgpack.d.ts',
+      'package.json',
+      'README.md',
+    ]) {
       expect(files).toContain(file);
     }
     expect(files.some((f) => f.startsWith('__tests__') || f.startsWith('dist/__tests__'))).toBe(false);

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 
 const root = process.cwd();
 const sources = (dir: string): string[] =>
-  readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+  readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(dir, f));
 const importsOf = (file: string): string[] =>
   [...readFileSync(join(root, file), 'utf8').matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'([^']+)'/gm)].map((m) => m[1]!);
 const runtimeImportsOf = (file: string): string[] =>
@@ -35,22 +37,26 @@ describe('the module layout', () => {
 
   it('loads no database driver at module level', () => {
     for (const file of [...sources('src'), ...sources('serializers'), ...sources('stores')]) {
-      for (const spec of runtimeImportsOf(file)) expect({ file, spec }).not.toEqual({ file, spec: expect.stringMatching(/^(pg|ioredis)$/) });
+      for (const spec of runtimeImportsOf(file))
+        expect({ file, spec }).not.toEqual({ file, spec: expect.stringMatching(/^(pg|ioredis)$/) });
     }
   });
 
-  it.each(['memory', 'file', 'postgres', 'redis', 'cookie'])('imports stores/%s in a fresh process without loading pg or ioredis', (store) => {
-    const script = `
+  it.each(['memory', 'file', 'postgres', 'redis', 'cookie'])(
+    'imports stores/%s in a fresh process without loading pg or ioredis',
+    (store) => {
+      const script = `
       import { createRequire } from 'node:module';
       await import('./stores/${store}.ts');
       const loaded = Object.keys(createRequire(import.meta.url).cache).filter((p) => /node_modules\\/(pg|ioredis)\\//.test(p));
       console.log(JSON.stringify(loaded));`;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: root,
-      env: { ...process.env, NODE_OPTIONS: '' },
-      encoding: 'utf8',
-    });
-    expect(child.stderr).toBe('');
-    expect(JSON.parse(child.stdout.trim())).toEqual([]);
-  });
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: root,
+        env: { ...process.env, NODE_OPTIONS: '' },
+        encoding: 'utf8',
+      });
+      expect(child.stderr).toBe('');
+      expect(JSON.parse(child.stdout.trim())).toEqual([]);
+    },
+  );
 });

@@ -23,24 +23,27 @@ async function describeRich(ctx: Context): Promise<void> {
 }
 
 function richApp(serializer: Serializer, store: MemoryStore) {
-  return makeApp({ store, serializer }, {
-    '/set': async (ctx) => {
-      const s = await getSession(ctx);
-      s.set('at', new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)));
-      s.set('tags', new Set(['a', 'b']));
-      s.set('big', 2n ** 70n);
-      s.set('seen', new Map([['home', 1]]));
-      ctx.body = 'ok';
+  return makeApp(
+    { store, serializer },
+    {
+      '/set': async (ctx) => {
+        const s = await getSession(ctx);
+        s.set('at', new Date(Date.UTC(2026, 0, 2, 3, 4, 5, 6)));
+        s.set('tags', new Set(['a', 'b']));
+        s.set('big', 2n ** 70n);
+        s.set('seen', new Map([['home', 1]]));
+        ctx.body = 'ok';
+      },
+      '/mutate': async (ctx) => {
+        const s = await getSession(ctx);
+        (s.get('tags') as Set<string>).add('c');
+        (s.get('seen') as Map<string, number>).set('cart', 2);
+        s.set('big', (s.get('big') as bigint) + 1n);
+        ctx.body = 'ok';
+      },
+      '/read': describeRich,
     },
-    '/mutate': async (ctx) => {
-      const s = await getSession(ctx);
-      (s.get('tags') as Set<string>).add('c');
-      (s.get('seen') as Map<string, number>).set('cart', 2);
-      s.set('big', (s.get('big') as bigint) + 1n);
-      ctx.body = 'ok';
-    },
-    '/read': describeRich,
-  });
+  );
 }
 
 describe.each([
@@ -52,13 +55,25 @@ describe.each([
 
   it('keeps Date, Set, Map and BigInt across requests, including in-place changes', async () => {
     const cookie = cookiePair(await client(app).get('/set').expect(200));
-    await client(app).get('/read').set('Cookie', cookie).expect(200, {
-      at: '2026-01-02T03:04:05.006Z', tags: ['a', 'b'], big: `${2n ** 70n}n`, seen: { home: 1 },
-    });
+    await client(app)
+      .get('/read')
+      .set('Cookie', cookie)
+      .expect(200, {
+        at: '2026-01-02T03:04:05.006Z',
+        tags: ['a', 'b'],
+        big: `${2n ** 70n}n`,
+        seen: { home: 1 },
+      });
     await client(app).get('/mutate').set('Cookie', cookie).expect(200);
-    await client(app).get('/read').set('Cookie', cookie).expect(200, {
-      at: '2026-01-02T03:04:05.006Z', tags: ['a', 'b', 'c'], big: `${2n ** 70n + 1n}n`, seen: { home: 1, cart: 2 },
-    });
+    await client(app)
+      .get('/read')
+      .set('Cookie', cookie)
+      .expect(200, {
+        at: '2026-01-02T03:04:05.006Z',
+        tags: ['a', 'b', 'c'],
+        big: `${2n ** 70n + 1n}n`,
+        seen: { home: 1, cart: 2 },
+      });
   });
 
   it('encodes the same data to the same bytes, so a read-only request writes nothing', async () => {
@@ -87,13 +102,16 @@ describe('two apps in one process, one on superjson and one on msgpack', () => {
 describe('switching serializer over one MemoryStore', () => {
   const store = track(new CountingStore());
   const counter = (serializer: Serializer) =>
-    makeApp({ store, serializer }, {
-      '/count': async (ctx) => {
-        const s = await getSession<{ views: number }>(ctx);
-        s.set('views', (s.get('views') ?? 0) + 1);
-        ctx.body = { views: s.get('views') };
+    makeApp(
+      { store, serializer },
+      {
+        '/count': async (ctx) => {
+          const s = await getSession<{ views: number }>(ctx);
+          s.set('views', (s.get('views') ?? 0) + 1);
+          ctx.body = { views: s.get('views') };
+        },
       },
-    });
+    );
   const apps = { json: counter(jsonSerializer()), superjson: counter(superjsonSerializer()), msgpack: counter(msgpackSerializer()) };
 
   it.each([
@@ -119,21 +137,27 @@ describe('a value the chosen serializer cannot carry, through the middleware', (
   ] as const)('fails the request under %s with the path and leaves the session as it was', async (_name, make, path, bad, type) => {
     const store = track(new CountingStore());
     const errors: unknown[] = [];
-    const app = makeApp({ store, serializer: make() }, {
-      '/good': async (ctx) => {
-        (await getSession(ctx)).set('profile', { nick: 'ann' });
-        ctx.body = 'ok';
+    const app = makeApp(
+      { store, serializer: make() },
+      {
+        '/good': async (ctx) => {
+          (await getSession(ctx)).set('profile', { nick: 'ann' });
+          ctx.body = 'ok';
+        },
+        '/bad': async (ctx) => {
+          (await getSession(ctx)).set('profile', { nick: bad });
+          ctx.body = 'ok';
+        },
+        '/read': async (ctx) => void (ctx.body = (await getSession(ctx)).toJSON()),
       },
-      '/bad': async (ctx) => {
-        (await getSession(ctx)).set('profile', { nick: bad });
-        ctx.body = 'ok';
-      },
-      '/read': async (ctx) => void (ctx.body = (await getSession(ctx)).toJSON()),
-    });
+    );
     app.on('error', (error) => errors.push(error));
     const cookie = cookiePair(await client(app).get('/good').expect(200));
     await client(app).get('/bad').set('Cookie', cookie).expect(500);
     expect(errors).toMatchObject([{ code: 'ERR_SESSION_SERIALIZATION', path, type }]);
-    await client(app).get('/read').set('Cookie', cookie).expect(200, { profile: { nick: 'ann' } });
+    await client(app)
+      .get('/read')
+      .set('Cookie', cookie)
+      .expect(200, { profile: { nick: 'ann' } });
   });
 });

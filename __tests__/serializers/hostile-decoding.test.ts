@@ -25,7 +25,10 @@ describe('superjsonSerializer().deserialize(bytes)', () => {
   it.each([
     ['a meta path through __proto__', { json: { a: '1' }, meta: { values: { '__proto__.polluted': ['Date'] } } }],
     ['a meta path through constructor.prototype', { json: { a: {} }, meta: { values: { 'a.constructor.prototype.polluted': ['Date'] } } }],
-    ['a referential equality onto __proto__', { json: { a: { polluted: true }, b: {} }, meta: { referentialEqualities: { a: ['__proto__'] } } }],
+    [
+      'a referential equality onto __proto__',
+      { json: { a: { polluted: true }, b: {} }, meta: { referentialEqualities: { a: ['__proto__'] } } },
+    ],
     ['a constructor key inside json', { json: { constructor: { prototype: { polluted: true } } } }],
     ['an unknown registered class', { json: { p: {} }, meta: { values: { p: [['class', 'Money']] } } }],
     ['an unknown custom transformer', { json: { p: 'x' }, meta: { values: { p: [['custom', 'Decimal']] } } }],
@@ -110,36 +113,42 @@ describe('msgpackSerializer().deserialize(bytes)', () => {
 });
 
 describe('Serializer#deserialize(bytes) on random input', () => {
-  it.each(all.map((serializer) => [serializer.name, serializer] as const))('%s throws or returns a value, and pollutes nothing', (_name, serializer) => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
-        try {
-          serializer.deserialize(bytes);
-        } catch {
-          // Any throw is the contract: the middleware starts a fresh session.
-        }
-        return !polluted();
-      }),
-      { numRuns: 1000 },
-    );
-  });
+  it.each(all.map((serializer) => [serializer.name, serializer] as const))(
+    '%s throws or returns a value, and pollutes nothing',
+    (_name, serializer) => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+          try {
+            serializer.deserialize(bytes);
+          } catch {
+            // Any throw is the contract: the middleware starts a fresh session.
+          }
+          return !polluted();
+        }),
+        { numRuns: 1000 },
+      );
+    },
+  );
 
-  it.each(all.map((serializer) => [serializer.name, serializer] as const))('%s throws or pollutes nothing on mutated bytes of its own', (_name, serializer) => {
-    const valid = serializer.serialize({ user: { name: 'Ann', roles: ['a', 'b'] }, n: 1 });
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: valid.length - 1 }), fc.integer({ min: 0, max: 255 }), (index, byte) => {
-        const bytes = Uint8Array.from(valid);
-        bytes[index] = byte;
-        try {
-          serializer.deserialize(bytes);
-        } catch {
-          // Rejected: fine.
-        }
-        return !polluted();
-      }),
-      { numRuns: 500 },
-    );
-  });
+  it.each(all.map((serializer) => [serializer.name, serializer] as const))(
+    '%s throws or pollutes nothing on mutated bytes of its own',
+    (_name, serializer) => {
+      const valid = serializer.serialize({ user: { name: 'Ann', roles: ['a', 'b'] }, n: 1 });
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: valid.length - 1 }), fc.integer({ min: 0, max: 255 }), (index, byte) => {
+          const bytes = Uint8Array.from(valid);
+          bytes[index] = byte;
+          try {
+            serializer.deserialize(bytes);
+          } catch {
+            // Rejected: fine.
+          }
+          return !polluted();
+        }),
+        { numRuns: 500 },
+      );
+    },
+  );
 });
 
 describe('jsonSerializer().deserialize(bytes) on any JSON text', () => {

@@ -29,14 +29,26 @@ describe('msgpackSerializer()', () => {
 
   it.each<[string, unknown]>([
     ['Dates, before 1970 and invalid ones too', { at: new Date(1_700_000_000_123), old: new Date(-1e13), bad: new Date(Number.NaN) }],
-    ['Maps with object keys', { m: new Map<unknown, unknown>([[{ k: 1 }, 'a'], ['b', new Set([1])]]), empty: new Map() }],
+    [
+      'Maps with object keys',
+      {
+        m: new Map<unknown, unknown>([
+          [{ k: 1 }, 'a'],
+          ['b', new Set([1])],
+        ]),
+        empty: new Map(),
+      },
+    ],
     ['Sets', { tags: new Set(['a', 2, null]) }],
     ['bigints of any size', { small: 1n, neg: -5n, u64: 2n ** 63n + 5n, huge: -(2n ** 200n) }],
     ['numbers as numbers', { big: 2 ** 53, n40: -(2 ** 40), f: 0.1, half: 1.5, max: Number.MAX_VALUE, tiny: Number.MIN_VALUE }],
     ['undefined, in objects and arrays', { a: undefined, list: [undefined, 1] }],
     ['NaN and the infinities', { n: Number.NaN, p: Number.POSITIVE_INFINITY, m: Number.NEGATIVE_INFINITY }],
     ['RegExps', { re: /a+\sb/giu }],
-    ['Errors and built-in subclasses with their cause', { e: new TypeError('boom', { cause: { at: new Date(1) } }), r: new RangeError('r') }],
+    [
+      'Errors and built-in subclasses with their cause',
+      { e: new TypeError('boom', { cause: { at: new Date(1) } }), r: new RangeError('r') },
+    ],
     ['ArrayBuffers and DataViews', { buf: new Uint8Array([1, 2, 3]).buffer, dv: new DataView(new Uint8Array([9, 8]).buffer) }],
     ['keys named constructor and prototype', { constructor: { prototype: 1 } }],
     ['non-ASCII strings, long and short', { s: 'Zoë 😀', long: 'ü€😀'.repeat(500) }],
@@ -49,9 +61,18 @@ describe('msgpackSerializer()', () => {
     // recognises typed arrays of the outer realm, so these are made there (structuredClone is the
     // outer realm's) and compared by constructor name and contents.
     const arrays = [
-      new Uint8Array([1, 255]), new Float32Array([Number.NaN, 1.5]), new Float64Array([-0, 1e300]), new BigInt64Array([-1n]),
-      new BigUint64Array([2n ** 64n - 1n]), new Int8Array([-128]), new Uint8ClampedArray([7]), new Int16Array([-2]),
-      new Uint16Array([2]), new Int32Array([-3]), new Uint32Array([3]), new Uint16Array(new ArrayBuffer(8), 2, 2),
+      new Uint8Array([1, 255]),
+      new Float32Array([Number.NaN, 1.5]),
+      new Float64Array([-0, 1e300]),
+      new BigInt64Array([-1n]),
+      new BigUint64Array([2n ** 64n - 1n]),
+      new Int8Array([-128]),
+      new Uint8ClampedArray([7]),
+      new Int16Array([-2]),
+      new Uint16Array([2]),
+      new Int32Array([-3]),
+      new Uint32Array([3]),
+      new Uint16Array(new ArrayBuffer(8), 2, 2),
     ].map((array) => structuredClone(array));
     const back = roundTrip(msgpack, { arrays }) as { arrays: typeof arrays };
     expect(back.arrays.map((array) => array.constructor.name)).toEqual(arrays.map((array) => array.constructor.name));
@@ -99,14 +120,38 @@ describe('msgpackSerializer()', () => {
     ['a lone surrogate (UTF-8 makes it U+FFFD)', { name: 'a\ud800' }, 'name', 'lone surrogate', 'jsonSerializer()'],
     ['a key with a lone surrogate', { o: { '\udc00': 1 } }, 'o["\\udc00"]', 'lone surrogate', 'jsonSerializer()'],
     ['a __proto__ key (msgpackr renames it)', withProto, 'user.__proto__', '__proto__ key', undefined],
-    ['a URL (msgpackr makes it a string)', { home: new URL('https://example.com/') }, 'home', 'URL', 'superjsonSerializer({ instance }) with the class registered on that instance'],
-    ['a class instance (msgpackr makes it plain)', { p: [new Point(1, 2)] }, 'p[0]', 'Point', 'superjsonSerializer({ instance }) with the class registered on that instance'],
-    ['a Node Buffer (it comes back as a view)', { b: Buffer.from([1]) }, 'b', 'Buffer', 'superjsonSerializer({ instance }) with the class registered on that instance'],
+    [
+      'a URL (msgpackr makes it a string)',
+      { home: new URL('https://example.com/') },
+      'home',
+      'URL',
+      'superjsonSerializer({ instance }) with the class registered on that instance',
+    ],
+    [
+      'a class instance (msgpackr makes it plain)',
+      { p: [new Point(1, 2)] },
+      'p[0]',
+      'Point',
+      'superjsonSerializer({ instance }) with the class registered on that instance',
+    ],
+    [
+      'a Node Buffer (it comes back as a view)',
+      { b: Buffer.from([1]) },
+      'b',
+      'Buffer',
+      'superjsonSerializer({ instance }) with the class registered on that instance',
+    ],
     ['a boxed primitive', { s: Object('x') as unknown }, 's', 'boxed String', undefined],
     ['a sparse array', { list: [, 1] }, 'list[0]', 'sparse array', undefined],
     ['a function', { m: new Map([['cb', () => 1]]) }, 'm.get("cb")', 'function', undefined],
     ['a symbol (msgpackr throws a bare Error)', { s: Symbol('x') }, 's', 'symbol', undefined],
-    ['an AggregateError', { e: new AggregateError([], 'x') }, 'e', 'AggregateError', 'superjsonSerializer({ instance }) with the class registered on that instance'],
+    [
+      'an AggregateError',
+      { e: new AggregateError([], 'x') },
+      'e',
+      'AggregateError',
+      'superjsonSerializer({ instance }) with the class registered on that instance',
+    ],
     ['an Error with an extra property', { e: errorWithProp }, 'e', 'Error', undefined],
     ['a bad value in an Error cause', { e: new Error('x', { cause: () => 1 }) }, 'e.cause', 'function', undefined],
     ['a RegExp with a lastIndex', { re: Object.assign(/x/g, { lastIndex: 2 }) }, 're', 'RegExp', undefined],

@@ -23,7 +23,16 @@ describe('assertCarries(value, carries)', () => {
     ['a Map value under a string key', { prefs: new Map([['theme', () => 1]]) }, 'prefs.get("theme")'],
     ['a Map value under a number key', { prefs: new Map([[7, Symbol('x')]]) }, 'prefs.get(7)'],
     ['a Map value under an object key', { prefs: new Map([[{}, () => 1]]) }, 'prefs[Map value 0]'],
-    ['a Map key', { prefs: new Map<unknown, number>([['ok', 1], [() => 1, 1]]) }, 'prefs[Map key 1]'],
+    [
+      'a Map key',
+      {
+        prefs: new Map<unknown, number>([
+          ['ok', 1],
+          [() => 1, 1],
+        ]),
+      },
+      'prefs[Map key 1]',
+    ],
     ['a Set member', { tags: new Set(['a', 'b', Symbol('c')]) }, 'tags[Set member 2]'],
     ['an Error cause', { e: new Error('x', { cause: { f: () => 1 } }) }, 'e.cause.f'],
   ])('writes the path of %s', (_label, value, path) => {

@@ -33,7 +33,15 @@ describe('superjsonSerializer()', () => {
 
   it.each<[string, unknown]>([
     ['Dates', { user: { lastSeen: new Date(1_700_000_000_123) }, dates: [new Date(-1), new Date(8.64e15)] }],
-    ['Maps with object keys', { m: new Map<unknown, unknown>([[{ k: 1 }, 'a'], ['b', new Set([1])]]) }],
+    [
+      'Maps with object keys',
+      {
+        m: new Map<unknown, unknown>([
+          [{ k: 1 }, 'a'],
+          ['b', new Set([1])],
+        ]),
+      },
+    ],
     ['Sets', { tags: new Set(['a', 'b', 3]) }],
     ['bigints', { id: 12345678901234567890n, neg: -1n }],
     ['undefined, in objects and arrays', { a: undefined, list: [undefined, 1] }],
@@ -117,10 +125,22 @@ describe('superjsonSerializer()', () => {
     ['a symbol (superjson drops it)', { s: Symbol('x') }, 's', 'symbol', undefined],
     ['an invalid Date (superjson makes it null)', { d: new Date(Number.NaN) }, 'd', 'Invalid Date', 'msgpackSerializer()'],
     ['a BigInt64Array (superjson throws)', { b: new BigInt64Array(1) }, 'b', 'BigInt64Array', 'msgpackSerializer()'],
-    ['a Float64Array holding NaN (superjson makes it 0)', { f: new Float64Array([1, Number.NaN]) }, 'f', 'Float64Array', 'msgpackSerializer()'],
+    [
+      'a Float64Array holding NaN (superjson makes it 0)',
+      { f: new Float64Array([1, Number.NaN]) },
+      'f',
+      'Float64Array',
+      'msgpackSerializer()',
+    ],
     ['a TypeError (it comes back as Error)', { e: new TypeError('x') }, 'e', 'TypeError', 'msgpackSerializer()'],
     ['an Error with a cause', { e: new Error('x', { cause: new Date(0) }) }, 'e', 'Error', 'msgpackSerializer()'],
-    ['an unregistered class instance', { items: [new Money(1, 'EUR')] }, 'items[0]', 'Money', 'a SuperJSON instance with the class registered (superjsonSerializer({ instance }))'],
+    [
+      'an unregistered class instance',
+      { items: [new Money(1, 'EUR')] },
+      'items[0]',
+      'Money',
+      'a SuperJSON instance with the class registered (superjsonSerializer({ instance }))',
+    ],
     ['a boxed primitive', { b: Object(true) as unknown }, 'b', 'boxed Boolean', undefined],
     ['a sparse array (superjson makes holes null)', { list: [1, , 2] }, 'list[1]', 'sparse array', undefined],
     ['a __proto__ key', withProto, 'a.__proto__', '__proto__ key', undefined],
@@ -140,7 +160,9 @@ describe('superjsonSerializer()', () => {
   });
 
   it('rejects options it does not know and an instance that is not SuperJSON', () => {
-    expect(() => superjsonSerializer({ instanse: new SuperJSON() } as never)).toThrow(/`instanse` is not a serializer option; expected one of `maxDepth`, `instance`/);
+    expect(() => superjsonSerializer({ instanse: new SuperJSON() } as never)).toThrow(
+      /`instanse` is not a serializer option; expected one of `maxDepth`, `instance`/,
+    );
     expect(() => superjsonSerializer({ instance: {} as SuperJSON })).toThrow(TypeError);
     expect(() => superjsonSerializer({ maxDepth: 0 })).toThrow(RangeError);
   });

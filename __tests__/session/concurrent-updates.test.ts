@@ -102,20 +102,26 @@ describe('concurrent requests on one session', () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const app = client(
-      makeApp({ store }, {
-        '/seed': async (ctx) => void ((await getSession(ctx)).set('a', 1), (ctx.body = 'ok')),
-        '/slow-set': async (ctx) => {
-          const s = await getSession(ctx);
-          await gate; // loaded before the logout, commits after it
-          s.set('b', 2);
-          ctx.body = 'ok';
+      makeApp(
+        { store },
+        {
+          '/seed': async (ctx) => void ((await getSession(ctx)).set('a', 1), (ctx.body = 'ok')),
+          '/slow-set': async (ctx) => {
+            const s = await getSession(ctx);
+            await gate; // loaded before the logout, commits after it
+            s.set('b', 2);
+            ctx.body = 'ok';
+          },
+          '/logout': async (ctx) => void ((await getSession(ctx)).invalidate(), (ctx.body = 'ok')),
+          '/all': async (ctx) => void (ctx.body = (await getSession(ctx)).toJSON()),
         },
-        '/logout': async (ctx) => void ((await getSession(ctx)).invalidate(), (ctx.body = 'ok')),
-        '/all': async (ctx) => void (ctx.body = (await getSession(ctx)).toJSON()),
-      }),
+      ),
     );
     const cookie = cookiePair(await app.get('/seed'));
-    const slow = app.get('/slow-set').set('Cookie', cookie).then((r) => r);
+    const slow = app
+      .get('/slow-set')
+      .set('Cookie', cookie)
+      .then((r) => r);
     await sleep(50);
     await app.get('/logout').set('Cookie', cookie).expect(200);
     release();

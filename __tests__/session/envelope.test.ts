@@ -4,13 +4,16 @@ import { client, closeStores, cookiePair, CountingStore, makeApp, sleep, track }
 
 describe('the stored envelope', () => {
   afterAll(closeStores);
-  const app = makeApp({ store: track(new CountingStore()) }, {
-    '/': async (ctx) => {
-      const s = await getSession(ctx);
-      if (ctx.query.set) s.set(String(ctx.query.set), Number(ctx.query.v));
-      ctx.body = { created: s.created, data: s.toJSON(), maxAge: s.maxAge };
+  const app = makeApp(
+    { store: track(new CountingStore()) },
+    {
+      '/': async (ctx) => {
+        const s = await getSession(ctx);
+        if (ctx.query.set) s.set(String(ctx.query.set), Number(ctx.query.v));
+        ctx.body = { created: s.created, data: s.toJSON(), maxAge: s.maxAge };
+      },
     },
-  });
+  );
 
   it('keeps a user key named created apart from session.created', async () => {
     const first = await client(app).get('/?set=created&v=42').expect(200);

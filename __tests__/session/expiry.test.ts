@@ -42,7 +42,10 @@ describe('session expiry', () => {
     const cookie = cookiePair(await client(app).get('/count'));
     const remembered = await client(app).get('/remember').set('Cookie', cookie);
     expect(maxAgeOf(setCookies(remembered)[0]!)).toBe(30 * 86_400);
-    const again = await client(app).get('/count').set('Cookie', cookie).expect(200, { n: 2, maxAge: 30 * 86_400_000 });
+    const again = await client(app)
+      .get('/count')
+      .set('Cookie', cookie)
+      .expect(200, { n: 2, maxAge: 30 * 86_400_000 });
     expect(maxAgeOf(setCookies(again)[0]!)).toBe(30 * 86_400);
     expect((await recordOf(store, cookie))!.expires).toBeGreaterThan(Date.now() + 29 * 86_400_000);
   });
@@ -90,13 +93,16 @@ describe('session expiry', () => {
     const cookie = cookiePair(await client(app).get('/count'));
     const loaded = await recordOf(store, cookie);
     // Destroy between load and commit: the handler reads, then the record vanishes.
-    const racing = makeApp({ store, maxAge: 2000, rolling: true, touchAfter: 0 }, {
-      '/': async (ctx) => {
-        await getSession(ctx);
-        await store.destroy(digestId(cookie.slice('koa.sid='.length).split('.')[0]!));
-        ctx.body = 'ok';
+    const racing = makeApp(
+      { store, maxAge: 2000, rolling: true, touchAfter: 0 },
+      {
+        '/': async (ctx) => {
+          await getSession(ctx);
+          await store.destroy(digestId(cookie.slice('koa.sid='.length).split('.')[0]!));
+          ctx.body = 'ok';
+        },
       },
-    });
+    );
     expect(loaded).toBeDefined();
     const res = await client(racing).get('/').set('Cookie', cookie);
     expect(setCookies(res)[0]).toMatch(/^koa\.sid=; Max-Age=0/);

@@ -7,35 +7,41 @@ describe('session.identity and setNewIdentity(id)', () => {
   afterAll(closeStores);
   const chosen = generateId();
   const store = track(new CountingStore());
-  const app = makeApp({ store }, {
-    '/new': async (ctx: Context) => {
-      const s = await getSession(ctx);
-      const before = s.identity;
-      s.setNewIdentity(chosen);
-      s.set('a', 1);
-      ctx.body = { before: before ?? null, after: s.identity };
+  const app = makeApp(
+    { store },
+    {
+      '/new': async (ctx: Context) => {
+        const s = await getSession(ctx);
+        const before = s.identity;
+        s.setNewIdentity(chosen);
+        s.set('a', 1);
+        ctx.body = { before: before ?? null, after: s.identity };
+      },
+      '/set': async (ctx: Context) => void ((await getSession(ctx)).set('a', 1), (ctx.body = 'ok')),
+      '/again': async (ctx: Context) => {
+        const s = await getSession(ctx);
+        try {
+          s.setNewIdentity(generateId());
+          ctx.body = 'allowed';
+        } catch (error) {
+          ctx.body = (error as Error).message;
+        }
+      },
+      '/bad-id': async (ctx: Context) => {
+        const s = await getSession(ctx);
+        ctx.body = await Promise.resolve()
+          .then(() => s.setNewIdentity('../../x'))
+          .then(
+            () => 'allowed',
+            (error: Error) => `${error.name}: ${error.message}`,
+          );
+      },
+      '/who': async (ctx: Context) => {
+        const s = await getSession(ctx);
+        ctx.body = { identity: s.identity ?? null, isNew: s.isNew };
+      },
     },
-    '/set': async (ctx: Context) => void ((await getSession(ctx)).set('a', 1), (ctx.body = 'ok')),
-    '/again': async (ctx: Context) => {
-      const s = await getSession(ctx);
-      try {
-        s.setNewIdentity(generateId());
-        ctx.body = 'allowed';
-      } catch (error) {
-        ctx.body = (error as Error).message;
-      }
-    },
-    '/bad-id': async (ctx: Context) => {
-      const s = await getSession(ctx);
-      ctx.body = await Promise.resolve()
-        .then(() => s.setNewIdentity('../../x'))
-        .then(() => 'allowed', (error: Error) => `${error.name}: ${error.message}`);
-    },
-    '/who': async (ctx: Context) => {
-      const s = await getSession(ctx);
-      ctx.body = { identity: s.identity ?? null, isNew: s.isNew };
-    },
-  });
+  );
 
   it('is undefined on a new session and the cookie id once saved', async () => {
     await client(app).get('/who').expect(200, { identity: null, isNew: true });

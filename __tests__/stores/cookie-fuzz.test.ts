@@ -42,15 +42,27 @@ describe('CookieStore#open() fuzzed', () => {
   });
 
   it('never throws on and never opens an arbitrary string', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (value) => !opens(value)), { numRuns: RUNS });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (value) => !opens(value)),
+      { numRuns: RUNS },
+    );
   });
 
   it('never throws on and never opens arbitrary base64url, even with a v1 header in front', () => {
-    const withHeader = fc.uint8Array({ minLength: 0, maxLength: 300 }).map((body) =>
-      Buffer.concat([Buffer.of(1), Buffer.from(store.seal({ data: new Uint8Array(0), expires: now + HOUR_MS }), 'base64url').subarray(1, 5), body]).toString('base64url'),
-    );
+    const withHeader = fc
+      .uint8Array({ minLength: 0, maxLength: 300 })
+      .map((body) =>
+        Buffer.concat([
+          Buffer.of(1),
+          Buffer.from(store.seal({ data: new Uint8Array(0), expires: now + HOUR_MS }), 'base64url').subarray(1, 5),
+          body,
+        ]).toString('base64url'),
+      );
     const plain = fc.uint8Array({ maxLength: 400 }).map((bytes) => Buffer.from(bytes).toString('base64url'));
-    fc.assert(fc.property(fc.oneof(plain, withHeader), (value) => !opens(value)), { numRuns: RUNS });
+    fc.assert(
+      fc.property(fc.oneof(plain, withHeader), (value) => !opens(value)),
+      { numRuns: RUNS },
+    );
   });
 
   it('never opens a real seal with one bit flipped anywhere in its bytes', () => {
@@ -81,12 +93,7 @@ describe('CookieStore#open() fuzzed', () => {
       fc.property(realSeal, realSeal, fc.nat(), fc.string({ minLength: 1, maxLength: 8 }), (a, b, at, extra) => {
         const cut = at % a.length;
         const spliced = a.slice(0, cut) + b.slice(cut);
-        return (
-          !opens(a.slice(0, cut)) &&
-          !opens(a + extra) &&
-          !opens(extra + a) &&
-          (spliced === a || spliced === b || !opens(spliced))
-        );
+        return !opens(a.slice(0, cut)) && !opens(a + extra) && !opens(extra + a) && (spliced === a || spliced === b || !opens(spliced));
       }),
       { numRuns: RUNS },
     );

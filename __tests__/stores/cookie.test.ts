@@ -138,7 +138,10 @@ describe('CookieStore#open()', () => {
     version2[0] = 2;
     expect(both.open(version2.toString('base64url'), now)).toBeUndefined();
     // The body sealed by A, presented under B's key id: B's key must not accept it, nor A's.
-    const headerOfB = Buffer.from(new CookieStore({ keys: [SECRET_B] }).seal({ data: text('x'), expires: now + HOUR_MS }), 'base64url').subarray(0, 5);
+    const headerOfB = Buffer.from(
+      new CookieStore({ keys: [SECRET_B] }).seal({ data: text('x'), expires: now + HOUR_MS }),
+      'base64url',
+    ).subarray(0, 5);
     const swapped = Buffer.concat([headerOfB, bytes.subarray(5)]);
     expect(both.open(swapped.toString('base64url'), now)).toBeUndefined();
     expect(both.open(bytes.toString('base64url'), now)).toBeDefined();

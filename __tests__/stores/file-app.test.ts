@@ -33,8 +33,7 @@ const open = (dir: string): FileStore => {
   return store;
 };
 /** The session file a response's cookie names (`id.mac` → SHA-256 of id). */
-const fileOf = (dir: string, cookie: string): string =>
-  join(dir, `${digestId(cookie.slice(cookie.indexOf('=') + 1).split('.')[0]!)}.sess`);
+const fileOf = (dir: string, cookie: string): string => join(dir, `${digestId(cookie.slice(cookie.indexOf('=') + 1).split('.')[0]!)}.sess`);
 
 afterAll(async () => {
   await Promise.all(stores.map((store) => store.close()));
@@ -78,7 +77,11 @@ describe('an app restarted on the same directory', () => {
   it('carries on with the sessions the previous process left', async () => {
     const dir = await tempDir('app-restart');
     const before = open(dir);
-    const cookie = cookiePair(await http(makeApp({ store: before }, routes)).get('/count').expect(200, { views: 1 }));
+    const cookie = cookiePair(
+      await http(makeApp({ store: before }, routes))
+        .get('/count')
+        .expect(200, { views: 1 }),
+    );
     await before.close();
     const after = http(makeApp({ store: open(dir) }, routes));
     await after.get('/count').set('Cookie', cookie).expect(200, { views: 2 });
@@ -92,7 +95,9 @@ describe('session files written through Koa', () => {
   });
 
   it('carry the cookie expiry in the header, and neither the id nor its signature anywhere', async () => {
-    const response = await http(makeApp({ store: open(dir), maxAge: 120_000 }, routes)).get('/count').expect(200);
+    const response = await http(makeApp({ store: open(dir), maxAge: 120_000 }, routes))
+      .get('/count')
+      .expect(200);
     const cookie = cookiePair(response);
     const file = await readFile(fileOf(dir, cookie));
     expect(Math.abs(file.readDoubleLE(8) - (Date.now() + 120_000))).toBeLessThan(2_000);

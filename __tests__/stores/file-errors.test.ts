@@ -13,7 +13,11 @@ import { removeTempDirs, tempDir } from '../helpers/file-store.js';
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 const record = (...values: number[]) => ({ data: Uint8Array.from(values), expires: Date.now() + HOUR_MS });
-const rejection = (promise: Promise<unknown>): Promise<unknown> => promise.then(() => undefined, (error: unknown) => error);
+const rejection = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
 
 /** A pid that belonged to a process which has exited. */
 function deadPid(): number {

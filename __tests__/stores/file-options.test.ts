@@ -13,7 +13,9 @@ describe('new FileStore(options)', () => {
 
   it('throws a TypeError when `dir` is missing, empty, not a string, or holds a NUL', () => {
     expect(make({})).toThrow(new TypeError('koa-session-kit: `dir` must be a non-empty path without NUL characters (received undefined)'));
-    expect(make({ dir: '' })).toThrow(new TypeError('koa-session-kit: `dir` must be a non-empty path without NUL characters (received "")'));
+    expect(make({ dir: '' })).toThrow(
+      new TypeError('koa-session-kit: `dir` must be a non-empty path without NUL characters (received "")'),
+    );
     expect(make({ dir: 42 })).toThrow(TypeError);
     expect(make({ dir: 'a\0b' })).toThrow(TypeError);
   });
@@ -30,7 +32,8 @@ describe('new FileStore(options)', () => {
     expect(make({ dir: 'x', pruneInterval: 0 })).toThrow(
       new RangeError('koa-session-kit: `pruneInterval` must be more than 0 and at most 2147483647 ms (received 0)'),
     );
-    for (const value of [-1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) expect(make({ dir: 'x', pruneInterval: value })).toThrow(RangeError);
+    for (const value of [-1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31])
+      expect(make({ dir: 'x', pruneInterval: value })).toThrow(RangeError);
   });
 
   it('throws a TypeError for an unknown option, with a hint for names other stores use', () => {

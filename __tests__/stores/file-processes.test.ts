@@ -110,7 +110,9 @@ describe('FileStore under a writer killed with SIGKILL', () => {
       const record = await store.get(id);
       expect(checkPatterned(record!.data)).toBeDefined();
       const started = performance.now();
-      expect(await store.update(id, { data: new Uint8Array([1]), expires: Date.now() + HOUR_MS }, record!.version)).toBe(record!.version + 1);
+      expect(await store.update(id, { data: new Uint8Array([1]), expires: Date.now() + HOUR_MS }, record!.version)).toBe(
+        record!.version + 1,
+      );
       expect(performance.now() - started).toBeLessThan(2_000);
     }
     expect((await readdir(dir)).filter((name) => name.endsWith('.lock'))).toEqual([]);

@@ -95,7 +95,7 @@ describe('new FileStore({ pruneInterval })', () => {
     expect(await readdir(dir)).toEqual([`${second}.sess`]);
   });
 
-  it('never keeps the process alive (its timer is unref\'d)', async () => {
+  it("never keeps the process alive (its timer is unref'd)", async () => {
     const dir = await tempDir('prune-unref');
     const child = forkFixture('file-idle', [dir]);
     await nextMessage(child, 'created');

@@ -87,15 +87,18 @@ describeWithPostgres('PostgresStore under session()', () => {
     it.each(cases)('keeps what %s carries through bytea, across requests', async (_name, serializer, value, view) => {
       const store = new PostgresStore({ pool: admin, table, pruneInterval: false });
       const app = http(
-        makeApp({ store, serializer }, {
-          '/put': async (ctx) => {
-            (await getSession(ctx)).set('value', value);
-            ctx.body = 'ok';
+        makeApp(
+          { store, serializer },
+          {
+            '/put': async (ctx) => {
+              (await getSession(ctx)).set('value', value);
+              ctx.body = 'ok';
+            },
+            '/get': async (ctx) => {
+              ctx.body = { value: view((await getSession(ctx)).get('value')) };
+            },
           },
-          '/get': async (ctx) => {
-            ctx.body = { value: view((await getSession(ctx)).get('value')) };
-          },
-        }),
+        ),
       );
       const cookie = cookiePair(await app.get('/put').expect(200));
       const read = await app.get('/get').set('Cookie', cookie).expect(200);
@@ -123,9 +126,7 @@ describeWithPostgres('PostgresStore under session()', () => {
 
     it('lose no update when 20 parallel requests on both change different keys of one session', async () => {
       const cookie = cookiePair(await apps[0]!.get('/count'));
-      await Promise.all(
-        Array.from({ length: 20 }, (_, i) => apps[i % 2]!.get(`/key?k=k${i}&v=${i}`).set('Cookie', cookie).expect(200)),
-      );
+      await Promise.all(Array.from({ length: 20 }, (_, i) => apps[i % 2]!.get(`/key?k=k${i}&v=${i}`).set('Cookie', cookie).expect(200)));
       const all = (await apps[1]!.get('/read').set('Cookie', cookie).expect(200)).body as Record<string, number>;
       for (let i = 0; i < 20; i++) expect(all[`k${i}`]).toBe(i);
       expect(all.views).toBe(1);

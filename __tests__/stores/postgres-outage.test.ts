@@ -75,10 +75,9 @@ describeWithPostgres('PostgresStore when the database goes away', () => {
       await blocker.query('SELECT 1 FROM koa_sessions WHERE id = $1 FOR UPDATE', [id]);
       const pending = storeError(owned.update(id, record(2), 1));
       await waitFor('the update to wait on the row lock', async () => {
-        const { rows } = await admin.query(
-          `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
-          [ownedName],
-        );
+        const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [
+          ownedName,
+        ]);
         return rows.length > 0;
       });
       expect(await terminateBackends(admin, ownedName)).toBeGreaterThanOrEqual(1);

@@ -100,10 +100,9 @@ describeWithPostgres('PostgresStore#prune()', () => {
       await blocker.query(`BEGIN; LOCK TABLE ${quoted(table)} IN EXCLUSIVE MODE`);
       const running = first!.prune();
       await waitFor('the first pruner to wait on the table lock', async () => {
-        const { rows } = await admin.query(
-          `SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
-          [name],
-        );
+        const { rows } = await admin.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [
+          name,
+        ]);
         return rows.length > 0;
       });
       // A pruner that ignored the lock would now wait on the table lock too: give it 1 s, not forever.

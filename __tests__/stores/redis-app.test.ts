@@ -74,9 +74,7 @@ describeWithRedis('RedisStore under session()', () => {
 
     it('lose no update when parallel requests on both change different keys', async () => {
       const cookie = cookiePair(await apps[0]!.get('/count'));
-      await Promise.all(
-        Array.from({ length: 20 }, (_, i) => apps[i % 2]!.get(`/key?k=k${i}&v=${i}`).set('Cookie', cookie).expect(200)),
-      );
+      await Promise.all(Array.from({ length: 20 }, (_, i) => apps[i % 2]!.get(`/key?k=k${i}&v=${i}`).set('Cookie', cookie).expect(200)));
       const all = (await apps[1]!.get('/read').set('Cookie', cookie).expect(200)).body as Record<string, number>;
       for (let i = 0; i < 20; i++) expect(all[`k${i}`]).toBe(i);
       expect(all.views).toBe(1);

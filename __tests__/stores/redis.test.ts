@@ -191,9 +191,7 @@ describeWithRedis('RedisStore (Redis specifics)', () => {
 
     it('refuses a prefix that is not a string and a URL that is not redis://', () => {
       // @ts-expect-error a number prefix is what the check rejects
-      expect(() => new RedisStore({ client, prefix: 1 })).toThrow(
-        new TypeError('koa-session-kit: `prefix` must be a string (received 1)'),
-      );
+      expect(() => new RedisStore({ client, prefix: 1 })).toThrow(new TypeError('koa-session-kit: `prefix` must be a string (received 1)'));
       expect(() => new RedisStore({ url: 'http://127.0.0.1' })).toThrow(
         new TypeError('koa-session-kit: `url` must be a redis:// or rediss:// URL (received "http://127.0.0.1")'),
       );

@@ -4,8 +4,7 @@ const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Uint8Array.prototype) as obj
 // %TypedArray%.prototype[@@toStringTag] reads the internal slot, so it names typed arrays from any
 // realm (jest gives tests the outer realm's Uint8Array but the inner realm's Float64Array).
 const typedArrayTag = Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTOTYPE, Symbol.toStringTag)?.get as
-  | ((this: unknown) => string | undefined)
-  | undefined;
+  ((this: unknown) => string | undefined) | undefined;
 
 /** The typed array's constructor name, or undefined for anything else, subclasses such as Buffer included. */
 export function typedArrayName(value: object, proto: object): string | undefined {

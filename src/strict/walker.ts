@@ -19,22 +19,8 @@ export function assertCarries(value: unknown, carries: Carries, maxDepth: number
   if (refusal !== undefined) throw toSerializationError(refusal, carries.serializer);
 }
 
-/**
- * Throws a TypeError (with the refusal as `cause`) unless a decoded value is one the serializer
- * would encode again: bytes it never wrote (hostile, corrupt or foreign: `1e999` in JSON, an
- * invalid Date in superjson, another library's msgpack extension, nesting past `maxDepth`) are
- * rejected on reading, so they give a fresh session instead of failing every later commit.
- */
-export function assertDecoded(value: unknown, carries: Carries, maxDepth: number, factory: string): void {
-  const refusal = new Walker(compileCarries(carries), maxDepth, false).visit(value, 1);
-  if (refusal === undefined) return;
-  const error = toSerializationError(refusal, carries.serializer);
-  throw new TypeError(`koa-session-kit: stored session data holds what ${factory} never writes (${error.type} at \`${error.path}\`)`, {
-    cause: error,
-  });
-}
-
-class Walker {
+/** Walks one value against one serializer's capabilities; made per call (it holds the path). */
+export class Walker {
   readonly #carries: CompiledCarries;
   readonly #maxDepth: number;
   /** Objects on the current path: a cycle (refused, or not walked twice when references are carried). */
@@ -78,7 +64,10 @@ class Walker {
       case 'undefined':
         return this.#carries.undefinedValue
           ? undefined
-          : refuse('undefined', `is \`undefined\` outside an object property, which the ${this.#carries.serializer} serializer turns into null`);
+          : refuse(
+              'undefined',
+              `is \`undefined\` outside an object property, which the ${this.#carries.serializer} serializer turns into null`,
+            );
       case 'bigint':
         return this.#carries.bigint ? undefined : refuse('bigint');
       case 'function':
@@ -124,8 +113,11 @@ class Walker {
       // class instances before walking them: a cycle through anything else comes back broken (measured).
       const proto = Object.getPrototypeOf(ancestors[i]) as object | null;
       if (!CYCLE_PROTOTYPES.has(proto)) {
-        const kind = proto === null ? 'object' : (proto as { constructor?: { name?: string } }).constructor?.name ?? 'object';
-        return refuse('cycle', `closes a cycle through ${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind}, which the ${serializer} serializer does not bring back intact; cycles may only pass through plain objects, arrays, Maps and Sets`);
+        const kind = proto === null ? 'object' : ((proto as { constructor?: { name?: string } }).constructor?.name ?? 'object');
+        return refuse(
+          'cycle',
+          `closes a cycle through ${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind}, which the ${serializer} serializer does not bring back intact; cycles may only pass through plain objects, arrays, Maps and Sets`,
+        );
       }
     }
     return undefined;
@@ -138,7 +130,9 @@ class Walker {
     if (proto === Array.prototype) return this.#visitArray(value as unknown[], depth);
     if (proto === Date.prototype) {
       if (!carries.date) return refuse('Date', `is a Date, which the ${carries.serializer} serializer turns into a string`);
-      return carries.invalidDate || !Number.isNaN((value as Date).getTime()) ? undefined : refuse('Invalid Date', `is an invalid Date, which the ${carries.serializer} serializer cannot store`);
+      return carries.invalidDate || !Number.isNaN((value as Date).getTime())
+        ? undefined
+        : refuse('Invalid Date', `is an invalid Date, which the ${carries.serializer} serializer cannot store`);
     }
     if (proto === Map.prototype) return carries.map ? this.#visitMap(value as Map<unknown, unknown>, depth) : refuse('Map');
     if (proto === Set.prototype) return carries.set ? this.#visitSet(value as Set<unknown>, depth) : refuse('Set');
@@ -176,7 +170,10 @@ class Walker {
       count++;
       let refusal: Refusal | undefined;
       if (reserved.has(key)) {
-        refusal = refuse(`${key} key`, `is under a \`${key}\` key, which the ${this.#carries.serializer} serializer refuses (the library mangles it, and it is a prototype-pollution risk)`);
+        refusal = refuse(
+          `${key} key`,
+          `is under a \`${key}\` key, which the ${this.#carries.serializer} serializer refuses (the library mangles it, and it is a prototype-pollution risk)`,
+        );
       } else if (checkSurrogates && !isWellFormed.call(key)) {
         refusal = refuse('lone surrogate', 'is under a key with a lone surrogate, which does not survive UTF-8');
       } else {
@@ -257,7 +254,10 @@ class Walker {
     const carried = this.#carries.error;
     const name = (proto as { name: string }).name;
     if (carried === false || (carried === 'base' && proto !== Error.prototype)) {
-      return refuse(name, `is ${name === 'Error' ? 'an' : 'a'} ${name}, which the ${this.#carries.serializer} serializer cannot bring back equal`);
+      return refuse(
+        name,
+        `is ${name === 'Error' ? 'an' : 'a'} ${name}, which the ${this.#carries.serializer} serializer cannot bring back equal`,
+      );
     }
     // Decoders set `cause` even when there is none (new Error(m, { cause: undefined })): the same value.
     const hasCause = Object.hasOwn(value, 'cause') && value.cause !== undefined;

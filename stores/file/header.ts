@@ -74,8 +74,7 @@ export function parseHeader(bytes: Buffer, filled: number): HeaderRead {
   const format = bytes[FORMAT_OFFSET] ?? 0;
   if (format > FORMAT_VERSION) return { kind: 'newer', format };
   if (format !== FORMAT_VERSION) return { kind: 'corrupt', reason: `format ${format}` };
-  const reservedClear =
-    bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 0 && bytes.readUInt32LE(28) === 0;
+  const reservedClear = bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 0 && bytes.readUInt32LE(28) === 0;
   const expires = bytes.readDoubleLE(EXPIRES_OFFSET);
   const version = bytes.readDoubleLE(VERSION_OFFSET);
   if (!reservedClear || !Number.isFinite(expires) || !Number.isSafeInteger(version) || version < 1) {

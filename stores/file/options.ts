@@ -76,7 +76,9 @@ export function resolveOptions(options: unknown): ResolvedFileStoreOptions {
       throw new TypeError(`koa-session-kit: \`pruneInterval\` must be a number of ms (received ${describeValue(pruneInterval)})`);
     }
     if (!(pruneInterval > 0 && pruneInterval <= MAX_TIMER_MS)) {
-      throw new RangeError(`koa-session-kit: \`pruneInterval\` must be more than 0 and at most ${MAX_TIMER_MS} ms (received ${pruneInterval})`);
+      throw new RangeError(
+        `koa-session-kit: \`pruneInterval\` must be more than 0 and at most ${MAX_TIMER_MS} ms (received ${pruneInterval})`,
+      );
     }
   }
   return { dir: resolve(dir), fsync, pruneInterval };
