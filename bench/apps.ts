@@ -1,57 +1,15 @@
 /** Builds the Koa app a scenario's server process runs: bare, koa-session 7, or koa-session-kit on some store. */
 
-import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { rm } from 'node:fs/promises';
 import Koa, { type Context } from 'koa';
 import koaSession from 'koa-session';
 import { bareRoutes, objectView, routes, type BenchData, type SessionView } from './handlers.js';
 import { bareFileApp, barePgApp } from './baselines.js';
+import { DATABASE_URL, exported, loadModule, REDIS_URL, scratchDir, SkipScenario, type BenchApp } from './modules.js';
 import type { AppSpec } from './scenarios.js';
 
-/** The repository root (bench/..). */
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Keys for the signed id cookie (kit) and koa-session's signed cookies: the same for both. */
 export const APP_KEYS = ['bench-key-2026-0123456789abcdef0123456789', 'bench-key-older-0123456789abcdef01234567'];
-
-/** A scenario that cannot run here (a module not written yet, a service down); the reason is printed. */
-export class SkipScenario extends Error {}
-
-/** An app and whatever it must release when the process ends. */
-export interface BenchApp {
-  app: Koa;
-  close(): Promise<void>;
-}
-
-/** A per-process scratch directory under bench/.tmp (git-ignored), removed on close. */
-export async function scratchDir(name: string): Promise<string> {
-  const dir = join(ROOT, 'bench', '.tmp', `${name}-${process.pid}`);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  return dir;
-}
-
-/** Imports a module of this package by its path from the root (no extension), or skips the scenario. */
-export async function loadModule(path: string): Promise<Record<string, unknown>> {
-  const file = join(ROOT, `${path}.ts`);
-  if (!existsSync(file)) throw new SkipScenario(`${path}.ts does not exist yet`);
-  try {
-    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-  } catch (error) {
-    throw new SkipScenario(`${path}.ts did not load: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
-  }
-}
-
-/** A named export that must be a constructor or factory; a clear skip when the module lacks it. */
-function exported<T>(module: Record<string, unknown>, name: string, path: string): T {
-  const value = module[name];
-  if (typeof value !== 'function') throw new SkipScenario(`${path}.ts does not export \`${name}\``);
-  // The bench calls it with the constructor options DESIGN.md documents; the type is that contract.
-  return value as T;
-}
 
 function newApp(): Koa {
   const app = new Koa();

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type Koa from 'koa';
 import type { Context } from 'koa';
 import { objectView, routes, type SessionView } from './handlers.js';
-import type { BenchApp } from './apps.js';
+import { loadModule, SkipScenario, type BenchApp } from './modules.js';
+import type { Store } from '../src/store.js';
 
 const COOKIE = 'sid';
 const DAY_MS = 86_400_000;
@@ -68,26 +69,59 @@ export function bareFileApp(app: Koa, dir: string): BenchApp {
   return { app, close: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/*
- * The statements below are PostgresStore's get and versioned update (stores/postgres.ts), copied
- * as text so the baseline costs exactly the same round trips; only the middleware around them differs.
- */
-const at = (param: string): string => `(timestamptz 'epoch' + ${param}::bigint * interval '1 millisecond')`;
+/** PostgresStore's own SQL for the three operations a session request uses, as it sends them. */
+interface StoreSql {
+  table: string;
+  get: string;
+  create: string;
+  update: string;
+}
 
-function statements(table: string) {
-  const t = `"${table}"`;
-  return {
-    ddl:
-      `CREATE TABLE IF NOT EXISTS ${t} (id text COLLATE "C" PRIMARY KEY, data bytea NOT NULL, ` +
-      `expires timestamptz NOT NULL, version integer NOT NULL, created timestamptz NOT NULL DEFAULT now());` +
-      `CREATE INDEX IF NOT EXISTS "${table}_expires_idx" ON ${t} (expires)`,
-    get: `SELECT data, round(extract(epoch FROM expires) * 1000)::float8 AS expires, version FROM ${t} WHERE id = $1 AND expires > ${at('$2')}`,
-    create: `INSERT INTO ${t} (id, data, expires, version, created) VALUES ($1, $2, ${at('$3')}, 1, ${at('$4')})`,
-    update:
-      `UPDATE ${t} SET data = $2, expires = ${at('$3')}, version = version + 1 ` +
-      `WHERE id = $1 AND expires > ${at('$4')} AND version = $5 RETURNING version`,
-    drop: `DROP TABLE IF EXISTS ${t}`,
-  };
+/**
+ * Captures the statements PostgresStore sends (get, create, versioned update) by giving it a pool
+ * that records each query, so the baseline issues exactly the same SQL and only the middleware
+ * around it differs. The store also creates the baseline's table, with its own DDL. Skips the
+ * scenario when the store is missing or its parameters no longer come in the order used here.
+ */
+async function storeStatements(pg: typeof import('pg'), connectionString: string, table: string): Promise<StoreSql> {
+  const { PostgresStore } = (await loadModule('stores/postgres')) as { PostgresStore?: new (options: Record<string, unknown>) => Store };
+  if (typeof PostgresStore !== 'function') throw new SkipScenario('stores/postgres.ts does not export `PostgresStore`');
+  const pool = new pg.default.Pool({ connectionString, max: 1, connectionTimeoutMillis: 5000 });
+  const seen: { text: string; values: unknown[] }[] = [];
+  const recording = new Proxy(pool, {
+    get(target, property) {
+      if (property === 'query') {
+        return (text: string, values?: unknown[]) => {
+          if (values !== undefined) seen.push({ text, values });
+          return target.query(text, values);
+        };
+      }
+      const value: unknown = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const store = new PostgresStore({ pool: recording, table, pruneInterval: false });
+  const id = 'bench-probe-'.padEnd(43, '0');
+  const data = Buffer.from('{}');
+  const expires = Date.now() + DAY_MS;
+  try {
+    await store.create(id, { data, expires });
+    await store.get(id);
+    await store.update(id, { data, expires }, 1);
+    await store.destroy(id);
+  } finally {
+    await store.close?.();
+    await pool.end();
+  }
+  const [create, get, update] = seen.filter((query) => query.values[0] === id);
+  const shaped = (query: { values: unknown[] } | undefined, length: number): boolean =>
+    query !== undefined && query.values.length === length && (length < 3 || query.values[2] === expires);
+  if (create === undefined || get === undefined || update === undefined || !shaped(create, 4) || !shaped(get, 2) || !shaped(update, 5)) {
+    throw new SkipScenario(
+      'PostgresStore sends its statements with other parameters than bench/baselines.ts expects ([id, now] for get, [id, data, expires, now(, version)] for writes)',
+    );
+  }
+  return { table, get: get.text, create: create.text, update: update.text };
 }
 
 interface Row {
@@ -97,19 +131,17 @@ interface Row {
 }
 
 /**
- * Issue 5's baseline: the same SELECT and versioned UPDATE (or INSERT for a new session) through a
- * bare `pg.Pool` of pg's default size, JSON in `bytea`, the id in an unsigned cookie.
+ * Issue 5's baseline: PostgresStore's own SELECT and versioned UPDATE (or INSERT for a new session)
+ * through a bare `pg.Pool` of pg's default size, JSON in `bytea`, the id in an unsigned cookie.
  */
 export async function barePgApp(app: Koa, connectionString: string): Promise<BenchApp> {
   const pg = await import('pg');
+  const sql = await storeStatements(pg, connectionString, `bench_bare_pg_${process.pid}`);
   const pool = new pg.default.Pool({ connectionString, connectionTimeoutMillis: 5000 });
-  const sql = statements(`bench_bare_pg_${process.pid}`);
-  await pool.query(sql.ddl);
   const slot = viewSlot();
   app.use(async (ctx, next) => {
     const id = ctx.cookies.get(COOKIE, { signed: false });
-    const now = Date.now();
-    const row = id === undefined ? undefined : (await pool.query<Row>(sql.get, [id, now])).rows[0];
+    const row = id === undefined ? undefined : (await pool.query<Row>(sql.get, [id, Date.now()])).rows[0];
     const session = row === undefined ? {} : (JSON.parse(row.data.toString('utf8')) as Record<string, unknown>);
     const before = JSON.stringify(session);
     slot.put(ctx, objectView(session));
@@ -128,7 +160,7 @@ export async function barePgApp(app: Koa, connectionString: string): Promise<Ben
   return {
     app,
     close: async () => {
-      await pool.query(sql.drop);
+      await pool.query(`DROP TABLE IF EXISTS "${sql.table}"`);
       await pool.end();
     },
   };

@@ -1,17 +1,39 @@
 /** Process plumbing for run.ts: forking servers and the load process, seeding sessions, checking answers. */
 
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './apps.js';
+import { ROOT } from './modules.js';
 import type { LoadCommand, LoadReport } from './load.js';
 import type { Scenario } from './scenarios.js';
 import type { ServerCommand, ServerReport } from './server.js';
 
-/** Runs a bench TypeScript file in its own process through tsx's loader (its cost is gone at steady state). */
-export function forkTs(file: string, args: string[] = [], nodeFlags: string[] = []): ChildProcess {
-  return fork(join(ROOT, 'bench', file), args, {
-    execArgv: [...nodeFlags, '--import', 'tsx'],
+/**
+ * Where forked bench processes run from: compiled JavaScript (run.ts compiles the package and the
+ * bench with tsc first, so what runs is what users run) or the TypeScript through tsx's loader.
+ */
+let compiledRoot: string | undefined;
+
+/** Compiles src, serializers, stores and bench with tsc into bench/.tmp/build; resolves to that root. */
+export function compile(): string {
+  const out = join(ROOT, 'bench', '.tmp', 'build');
+  rmSync(out, { recursive: true, force: true });
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'bench', 'tsconfig.json')], { encoding: 'utf8' });
+  // tsc still emits when some file has a type error (another module mid-edit); only a missing output is fatal.
+  if (!existsSync(join(out, 'bench', 'server.js'))) throw new Error(`bench: tsc produced no output:\n${result.stdout}${result.stderr}`);
+  if (result.status !== 0)
+    console.warn(`bench: tsc reported errors (running what it emitted):\n${result.stdout.split('\n').slice(0, 10).join('\n')}`);
+  compiledRoot = out;
+  return out;
+}
+
+/** Forks a bench module (`server`, `load`, ...): compiled when {@link compile} ran, else through tsx. */
+export function forkBench(name: string, args: string[] = [], nodeFlags: string[] = []): ChildProcess {
+  const file = compiledRoot === undefined ? join(ROOT, 'bench', `${name}.ts`) : join(compiledRoot, 'bench', `${name}.js`);
+  return fork(file, args, {
+    execArgv: compiledRoot === undefined ? [...nodeFlags, '--import', 'tsx'] : nodeFlags,
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -53,7 +75,7 @@ export interface ServerHandle {
 
 /** Forks the scenario's server; resolves to its handle, or to the reason it was skipped. */
 export async function startServer(scenario: Scenario): Promise<ServerHandle | { skipped: string }> {
-  const child = forkTs('server.ts', [scenario.id]);
+  const child = forkBench('server', [scenario.id]);
   try {
     const report = await nextMessage<ServerReport>(child, ['ready', 'skip']);
     if (report.type === 'skip') return { skipped: report.reason };
@@ -107,7 +129,9 @@ export async function seed(server: ServerHandle, count: number): Promise<void> {
       next++;
       const answer = await get(server.port, '/write');
       if (answer.status !== 200 || answer.cookie === undefined) {
-        throw new Error(`seeding got ${answer.status} ${answer.cookie === undefined ? 'without a cookie' : ''}: ${answer.body.slice(0, 200)}`);
+        throw new Error(
+          `seeding got ${answer.status} ${answer.cookie === undefined ? 'without a cookie' : ''}: ${answer.body.slice(0, 200)}`,
+        );
       }
       cookies.push(answer.cookie);
     }
@@ -134,18 +158,23 @@ export async function sanityCheck(server: ServerHandle): Promise<string | undefi
   if (scenario.cookies === 'none') return first.cookie === undefined ? 'a first visit got no Set-Cookie' : undefined;
   if (scenario.cookies !== 'seeded') return undefined;
   if (scenario.route === '/read' && views(first) !== 1) return `read of a seeded session gave views=${views(first)}, expected 1`;
-  if (scenario.route === '/write' && views(first) !== 2) return `write on a seeded session gave views=${views(first)}, expected 2 (cookie not recognised?)`;
+  if (scenario.route === '/write' && views(first) !== 2)
+    return `write on a seeded session gave views=${views(first)}, expected 2 (cookie not recognised?)`;
   return undefined;
 }
 
 /** The load process, forked once and reused for every run. */
 export class LoadProcess {
-  readonly #child = forkTs('load.ts');
+  readonly #child = forkBench('load');
   readonly #ready = nextMessage(this.#child, ['ready']);
 
   async run(command: Omit<LoadCommand, 'type'>): Promise<LoadReport> {
     await this.#ready;
-    const answer = nextMessage<LoadReport | { type: 'error'; message: string }>(this.#child, ['result', 'error'], (command.duration + 60) * 1000);
+    const answer = nextMessage<LoadReport | { type: 'error'; message: string }>(
+      this.#child,
+      ['result', 'error'],
+      (command.duration + 60) * 1000,
+    );
     this.#child.send({ type: 'run', ...command });
     const report = await answer;
     if (report.type === 'error') throw new Error(`load process: ${report.message}`);

@@ -1,6 +1,6 @@
 /**
  * The load process (forked by run.ts): runs autocannon against one server at a time, no
- * pipelining. Each connection walks the seeded cookies from its own offset, so many distinct
+ * pipelining. Each connection cycles through its own share of the seeded cookies, so many distinct
  * sessions are in flight and no two connections hit the same session at once.
  */
 
@@ -33,18 +33,22 @@ export interface LoadReport {
   clientCpuMicros: number;
 }
 
-function requestsFor(command: LoadCommand, offset: number): AutocannonRequest[] {
+/**
+ * The requests connection `index` cycles through: its own share of the cookies, so every session
+ * is in use but no two connections ever send the same one (no version conflicts between them), and
+ * autocannon encodes only as many requests per run as there are cookies.
+ */
+function requestsFor(command: LoadCommand, index: number): AutocannonRequest[] {
   const { cookies, path } = command;
   if (cookies.length === 0) return [{ method: 'GET', path }];
   const list: AutocannonRequest[] = [];
-  for (let i = 0; i < cookies.length; i++) {
-    list.push({ method: 'GET', path, headers: { cookie: cookies[(offset + i) % cookies.length] as string } });
+  for (let i = index; i < cookies.length; i += command.connections) {
+    list.push({ method: 'GET', path, headers: { cookie: cookies[i] as string } });
   }
-  return list;
+  return list.length > 0 ? list : [{ method: 'GET', path, headers: { cookie: cookies[index % cookies.length] as string } }];
 }
 
 async function run(command: LoadCommand): Promise<LoadReport> {
-  const stride = Math.max(1, Math.floor(command.cookies.length / command.connections));
   let client = 0;
   const cpu = process.cpuUsage();
   const result = await autocannon({
@@ -56,7 +60,7 @@ async function run(command: LoadCommand): Promise<LoadReport> {
     // Static request lists are encoded once per connection; a setupRequest hook would re-encode
     // every request in this process and make the client, not the server, the bottleneck.
     requests: requestsFor(command, 0),
-    setupClient: (c) => c.setRequests(requestsFor(command, stride * client++)),
+    setupClient: (c) => c.setRequests(requestsFor(command, client++ % command.connections)),
   });
   const used = process.cpuUsage(cpu);
   return {

@@ -23,24 +23,30 @@ export interface Scenario {
    * reads (bare Koa), so every scenario parses requests of about the same size.
    */
   readonly cookies: 'seeded' | 'none' | 'synthetic';
-  /** Modules that must load for the scenario to run (relative to the repository root, without extension). */
-  readonly needs: readonly string[];
 }
 
-const kit = (store: AppSpec['store'], serializer: AppSpec['serializer'] = 'json'): AppSpec => ({ kind: 'kit', store, serializer });
-const storeModule = (store: NonNullable<AppSpec['store']>): string => `stores/${store.startsWith('file') ? 'file' : store}`;
+const kit = (store: NonNullable<AppSpec['store']>, serializer: NonNullable<AppSpec['serializer']> = 'json'): AppSpec => ({
+  kind: 'kit',
+  store,
+  serializer,
+});
 
 function kitScenario(id: string, label: string, app: AppSpec, route: Route, cookies: Scenario['cookies'] = 'seeded'): Scenario {
-  const needs = ['src/index', `serializers/${app.serializer ?? 'json'}`, storeModule(app.store ?? 'memory')];
-  return { id, label, app, route, cookies, needs };
+  return { id, label, app, route, cookies };
 }
 
 /** Every scenario, in table order. */
 export const SCENARIOS: readonly Scenario[] = [
-  { id: 'bare', label: 'bare Koa (no session)', app: { kind: 'bare' }, route: '/write', cookies: 'synthetic', needs: [] },
-  { id: 'koa-session-write', label: 'koa-session 7, write', app: { kind: 'koa-session' }, route: '/write', cookies: 'seeded', needs: [] },
-  { id: 'koa-session-read', label: 'koa-session 7, read-only', app: { kind: 'koa-session' }, route: '/read', cookies: 'seeded', needs: [] },
-  { id: 'koa-session-untouched', label: 'koa-session 7, untouched route', app: { kind: 'koa-session' }, route: '/untouched', cookies: 'seeded', needs: [] },
+  { id: 'bare', label: 'bare Koa (no session)', app: { kind: 'bare' }, route: '/write', cookies: 'synthetic' },
+  { id: 'koa-session-write', label: 'koa-session 7, write', app: { kind: 'koa-session' }, route: '/write', cookies: 'seeded' },
+  { id: 'koa-session-read', label: 'koa-session 7, read-only', app: { kind: 'koa-session' }, route: '/read', cookies: 'seeded' },
+  {
+    id: 'koa-session-untouched',
+    label: 'koa-session 7, untouched route',
+    app: { kind: 'koa-session' },
+    route: '/untouched',
+    cookies: 'seeded',
+  },
   kitScenario('kit-write', 'kit Memory+JSON, write', kit('memory'), '/write'),
   kitScenario('kit-read', 'kit Memory+JSON, read-only', kit('memory'), '/read'),
   kitScenario('kit-untouched', 'kit Memory+JSON, untouched route', kit('memory'), '/untouched'),
@@ -50,12 +56,18 @@ export const SCENARIOS: readonly Scenario[] = [
   kitScenario('file-write', 'kit FileStore (fsync), write', kit('file'), '/write'),
   kitScenario('file-read', 'kit FileStore, read-only', kit('file'), '/read'),
   kitScenario('file-nofsync-write', 'kit FileStore (fsync: false), write', kit('file-nofsync'), '/write'),
-  { id: 'naive-file-write', label: 'naive files (writeFile/readFile), write', app: { kind: 'naive-file' }, route: '/write', cookies: 'seeded', needs: [] },
-  { id: 'naive-file-read', label: 'naive files (readFile), read-only', app: { kind: 'naive-file' }, route: '/read', cookies: 'seeded', needs: [] },
+  {
+    id: 'naive-file-write',
+    label: 'naive files (writeFile/readFile), write',
+    app: { kind: 'naive-file' },
+    route: '/write',
+    cookies: 'seeded',
+  },
+  { id: 'naive-file-read', label: 'naive files (readFile), read-only', app: { kind: 'naive-file' }, route: '/read', cookies: 'seeded' },
   kitScenario('postgres-write', 'kit PostgresStore, write', kit('postgres'), '/write'),
   kitScenario('postgres-read', 'kit PostgresStore, read-only', kit('postgres'), '/read'),
-  { id: 'bare-pg-write', label: 'bare pg (same statements), write', app: { kind: 'bare-pg' }, route: '/write', cookies: 'seeded', needs: [] },
-  { id: 'bare-pg-read', label: 'bare pg (same statements), read-only', app: { kind: 'bare-pg' }, route: '/read', cookies: 'seeded', needs: [] },
+  { id: 'bare-pg-write', label: 'bare pg (same statements), write', app: { kind: 'bare-pg' }, route: '/write', cookies: 'seeded' },
+  { id: 'bare-pg-read', label: 'bare pg (same statements), read-only', app: { kind: 'bare-pg' }, route: '/read', cookies: 'seeded' },
   kitScenario('redis-write', 'kit RedisStore, write', kit('redis'), '/write'),
   kitScenario('redis-read', 'kit RedisStore, read-only', kit('redis'), '/read'),
   kitScenario('cookie-write', 'kit CookieStore, write', kit('cookie'), '/write'),

@@ -5,7 +5,8 @@
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildApp, SkipScenario } from './apps.js';
+import { buildApp } from './apps.js';
+import { SkipScenario } from './modules.js';
 import { scenarioById } from './scenarios.js';
 
 /** Messages from the runner. */
@@ -16,7 +17,7 @@ export type ServerReport =
   | { type: 'ready'; port: number }
   | { type: 'skip'; reason: string }
   | { type: 'started' }
-  | { type: 'stopped'; cpuMicros: number; requests: number; wallMs: number; errors: number }
+  | { type: 'stopped'; cpuMicros: number; userMicros: number; requests: number; wallMs: number; errors: number }
   | { type: 'closed' };
 
 function send(report: ServerReport): void {
@@ -30,7 +31,8 @@ async function main(): Promise<void> {
   try {
     built = await buildApp(scenarioById(id).app);
   } catch (error) {
-    const reason = error instanceof SkipScenario ? error.message : `failed to start: ${error instanceof Error ? error.stack : String(error)}`;
+    const reason =
+      error instanceof SkipScenario ? error.message : `failed to start: ${error instanceof Error ? error.stack : String(error)}`;
     send({ type: 'skip', reason });
     process.exit(0);
   }
@@ -65,7 +67,14 @@ async function main(): Promise<void> {
         return;
       case 'stop': {
         const cpu = process.cpuUsage(cpuStart);
-        send({ type: 'stopped', cpuMicros: cpu.user + cpu.system, requests, wallMs: performance.now() - wallStart, errors: errors - errorsAtStart });
+        send({
+          type: 'stopped',
+          cpuMicros: cpu.user + cpu.system,
+          userMicros: cpu.user,
+          requests,
+          wallMs: performance.now() - wallStart,
+          errors: errors - errorsAtStart,
+        });
         return;
       }
       case 'close':

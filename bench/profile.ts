@@ -1,0 +1,82 @@
+/**
+ * Profiles one scenario's server under load: `npx tsx bench/profile.ts kit-write [seconds] [--tsx]`.
+ * The server runs with `node --cpu-prof`; the profile lands in bench/.tmp/profiles and the
+ * functions with the most self time are printed (grouped by function and file).
+ */
+
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ROOT } from './modules.js';
+import { compile, forkBench, LoadProcess, nextMessage, sanityCheck, seed, stopServer, type ServerHandle } from './harness.js';
+import { scenarioById } from './scenarios.js';
+import type { ServerReport } from './server.js';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Self time per function, as a share of all samples, largest first. */
+export function selfTimes(profile: CpuProfile): { name: string; share: number }[] {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const totals = new Map<string, number>();
+  let all = 0;
+  profile.samples.forEach((id, i) => {
+    const node = byId.get(id);
+    const delta = profile.timeDeltas[i] ?? 0;
+    if (node === undefined) return;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const where =
+      url === ''
+        ? ''
+        : ` ${url.includes('node_modules') ? url.slice(url.lastIndexOf('node_modules/') + 13) : basename(url)}:${lineNumber + 1}`;
+    const name = `${functionName || '(anonymous)'}${where}`;
+    totals.set(name, (totals.get(name) ?? 0) + delta);
+    all += delta;
+  });
+  return [...totals].map(([name, time]) => ({ name, share: time / all })).sort((a, b) => b.share - a.share);
+}
+
+async function main(): Promise<void> {
+  // Profile the JavaScript users run (tsc output), not tsx's transform of it.
+  if (!process.argv.includes('--tsx')) compile();
+  const id = process.argv[2] ?? 'kit-write';
+  const seconds = Number(process.argv[3] ?? 10);
+  const dir = join(ROOT, 'bench', '.tmp', 'profiles');
+  await rm(dir, { recursive: true, force: true });
+  const scenario = scenarioById(id);
+  const child = forkBench('server', [id], ['--cpu-prof', '--cpu-prof-dir', dir]);
+  const report = await nextMessage<ServerReport>(child, ['ready', 'skip']);
+  if (report.type !== 'ready') throw new Error(`bench: ${id} did not start (${report.type === 'skip' ? report.reason : report.type})`);
+  const server: ServerHandle = { scenario, child, port: report.port, cookies: [] };
+  await seed(server, 1000);
+  const problem = await sanityCheck(server);
+  if (problem !== undefined) throw new Error(problem);
+  const load = new LoadProcess();
+  const result = await load.run({ port: server.port, path: scenario.route, cookies: server.cookies, connections: 20, duration: seconds });
+  load.close();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await stopServer(server);
+  await exited; // the profile is written as the process exits
+  console.log(`${id}: ${(result.requests / result.duration).toFixed(0)} req/s under the profiler`);
+  const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));
+  if (file === undefined) throw new Error('bench: no .cpuprofile written');
+  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
+  for (const { name, share } of selfTimes(profile).slice(0, 40)) console.log(`${(share * 100).toFixed(1).padStart(5)}%  ${name}`);
+  console.log(`\nprofile: ${join(dir, file)}`);
+}
+
+// Runs when executed, not when imported for selfTimes().
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
