@@ -160,3 +160,30 @@ export function describeSessionBehaviour(name: string, target: BehaviourTarget):
     }
   });
 }
+
+/** A supertest client as `client(app)` returns it. */
+type Client = ReturnType<typeof client>;
+
+/**
+ * Two app instances on one backend, as two processes would be: one session serves from either,
+ * and 20 parallel requests over both that change different keys all land. `apps` is read when the
+ * tests run (after the caller's beforeAll); their routes must include `/count` (bumps `views`),
+ * `/key?k&v` (sets one key) and `/read` (the session as JSON).
+ */
+export function itSharesOneSession(apps: () => readonly Client[]): void {
+  it('share one session, whichever instance serves the request', async () => {
+    const [a, b] = apps() as [Client, Client];
+    const cookie = cookiePair(await a.get('/count').expect(200, { views: 1 }));
+    await b.get('/count').set('Cookie', cookie).expect(200, { views: 2 });
+    await a.get('/count').set('Cookie', cookie).expect(200, { views: 3 });
+  });
+
+  it('lose no update when 20 parallel requests on both change different keys of one session', async () => {
+    const both = apps();
+    const cookie = cookiePair(await both[0]!.get('/count'));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => both[i % 2]!.get(`/key?k=k${i}&v=${i}`).set('Cookie', cookie).expect(200)));
+    const all = (await both[1]!.get('/read').set('Cookie', cookie).expect(200)).body as Record<string, number>;
+    for (let i = 0; i < 20; i++) expect(all[`k${i}`]).toBe(i);
+    expect(all.views).toBe(1);
+  });
+}

@@ -8,7 +8,7 @@ import { getSession } from '../../src/index.js';
 import { digestId } from '../../src/id.js';
 import { FileStore } from '../../stores/file.js';
 import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../helpers/app.js';
-import { describeSessionBehaviour } from '../helpers/behaviour.js';
+import { describeSessionBehaviour, itSharesOneSession } from '../helpers/behaviour.js';
 import { removeTempDirs, tempDir } from '../helpers/file-store.js';
 
 const routes = {
@@ -58,19 +58,7 @@ describe('two Koa apps, each with its own FileStore on one directory', () => {
     apps = [0, 1].map(() => http(makeApp({ store: open(dir) }, routes)));
   });
 
-  it('share one session, whichever app serves the request', async () => {
-    const cookie = cookiePair(await apps[0]!.get('/count').expect(200, { views: 1 }));
-    await apps[1]!.get('/count').set('Cookie', cookie).expect(200, { views: 2 });
-    await apps[0]!.get('/count').set('Cookie', cookie).expect(200, { views: 3 });
-  });
-
-  it('lose no update when parallel requests on both change different keys', async () => {
-    const cookie = cookiePair(await apps[0]!.get('/count'));
-    await Promise.all(Array.from({ length: 20 }, (_, i) => apps[i % 2]!.get(`/key?k=k${i}&v=${i}`).set('Cookie', cookie).expect(200)));
-    const all = (await apps[1]!.get('/read').set('Cookie', cookie).expect(200)).body as Record<string, number>;
-    for (let i = 0; i < 20; i++) expect(all[`k${i}`]).toBe(i);
-    expect(all.views).toBe(1);
-  });
+  itSharesOneSession(() => apps);
 });
 
 describe('an app restarted on the same directory', () => {

@@ -10,7 +10,7 @@ import { msgpackSerializer } from '../../serializers/msgpack.js';
 import { superjsonSerializer } from '../../serializers/superjson.js';
 import { PostgresStore } from '../../stores/postgres.js';
 import { client as http, cookiePair, cookieValue, makeApp, setCookies } from '../helpers/app.js';
-import { describeSessionBehaviour } from '../helpers/behaviour.js';
+import { describeSessionBehaviour, itSharesOneSession } from '../helpers/behaviour.js';
 import {
   backendPids,
   connectionString,
@@ -118,19 +118,7 @@ describeWithPostgres('PostgresStore under session()', () => {
       await Promise.all(pools.map((pool) => pool.end()));
     });
 
-    it('share one session, whichever instance serves the request', async () => {
-      const cookie = cookiePair(await apps[0]!.get('/count').expect(200, { views: 1 }));
-      await apps[1]!.get('/count').set('Cookie', cookie).expect(200, { views: 2 });
-      await apps[0]!.get('/count').set('Cookie', cookie).expect(200, { views: 3 });
-    });
-
-    it('lose no update when 20 parallel requests on both change different keys of one session', async () => {
-      const cookie = cookiePair(await apps[0]!.get('/count'));
-      await Promise.all(Array.from({ length: 20 }, (_, i) => apps[i % 2]!.get(`/key?k=k${i}&v=${i}`).set('Cookie', cookie).expect(200)));
-      const all = (await apps[1]!.get('/read').set('Cookie', cookie).expect(200)).body as Record<string, number>;
-      for (let i = 0; i < 20; i++) expect(all[`k${i}`]).toBe(i);
-      expect(all.views).toBe(1);
-    });
+    itSharesOneSession(() => apps);
   });
 
   // In a database of its own, so refusing connections to it disturbs no other test file.

@@ -7,7 +7,7 @@ import { getSession } from '../../src/index.js';
 import { digestId } from '../../src/id.js';
 import { RedisStore } from '../../stores/redis.js';
 import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../helpers/app.js';
-import { describeSessionBehaviour } from '../helpers/behaviour.js';
+import { describeSessionBehaviour, itSharesOneSession } from '../helpers/behaviour.js';
 import { deleteKeys, fastFailClient, outageClient, uniquePrefix, type RedisOutage } from '../helpers/redis-store.js';
 import { redisReachable } from '../helpers/services.js';
 
@@ -66,19 +66,7 @@ describeWithRedis('RedisStore under session()', () => {
       await Promise.all(clients.map((c) => c.quit()));
     });
 
-    it('share one session, whichever instance serves the request', async () => {
-      const cookie = cookiePair(await apps[0]!.get('/count').expect(200, { views: 1 }));
-      await apps[1]!.get('/count').set('Cookie', cookie).expect(200, { views: 2 });
-      await apps[0]!.get('/count').set('Cookie', cookie).expect(200, { views: 3 });
-    });
-
-    it('lose no update when parallel requests on both change different keys', async () => {
-      const cookie = cookiePair(await apps[0]!.get('/count'));
-      await Promise.all(Array.from({ length: 20 }, (_, i) => apps[i % 2]!.get(`/key?k=k${i}&v=${i}`).set('Cookie', cookie).expect(200)));
-      const all = (await apps[1]!.get('/read').set('Cookie', cookie).expect(200)).body as Record<string, number>;
-      for (let i = 0; i < 20; i++) expect(all[`k${i}`]).toBe(i);
-      expect(all.views).toBe(1);
-    });
+    itSharesOneSession(() => apps);
   });
 
   describe('the Redis TTL', () => {
