@@ -15,18 +15,27 @@ import type { ServerCommand, ServerReport } from './server.js';
  */
 let compiledRoot: string | undefined;
 
-/** Compiles src, serializers, stores and bench with tsc into bench/.tmp/build; resolves to that root. */
+/**
+ * Compiles src, serializers, stores and bench with tsc into a directory of this run's own
+ * (bench/.tmp/build-<pid>, so two runs never share one); resolves to it. {@link removeBuild} deletes it.
+ */
 export function compile(): string {
-  const out = join(ROOT, 'bench', '.tmp', 'build');
+  const out = join(ROOT, 'bench', '.tmp', `build-${process.pid}`);
   rmSync(out, { recursive: true, force: true });
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'bench', 'tsconfig.json')], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'bench', 'tsconfig.json'), '--outDir', out], { encoding: 'utf8' });
   // tsc still emits when some file has a type error (another module mid-edit); only a missing output is fatal.
   if (!existsSync(join(out, 'bench', 'server.js'))) throw new Error(`bench: tsc produced no output:\n${result.stdout}${result.stderr}`);
   if (result.status !== 0)
     console.warn(`bench: tsc reported errors (running what it emitted):\n${result.stdout.split('\n').slice(0, 10).join('\n')}`);
   compiledRoot = out;
   return out;
+}
+
+/** Deletes the build {@link compile} made, if any. */
+export function removeBuild(): void {
+  if (compiledRoot !== undefined) rmSync(compiledRoot, { recursive: true, force: true });
+  compiledRoot = undefined;
 }
 
 /** Forks a bench module (`server`, `load`, ...): compiled when {@link compile} ran, else through tsx. */

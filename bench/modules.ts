@@ -1,7 +1,8 @@
 /** Where the bench finds this package's modules and services, and how it skips a scenario that cannot run. */
 
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type Koa from 'koa';
@@ -22,12 +23,9 @@ export interface BenchApp {
   close(): Promise<void>;
 }
 
-/** A per-process scratch directory under bench/.tmp (git-ignored), removed on close. */
+/** A fresh scratch directory in the OS temp dir, apart from the build and from any other run; the caller removes it. */
 export async function scratchDir(name: string): Promise<string> {
-  const dir = join(ROOT, 'bench', '.tmp', `${name}-${process.pid}`);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  return dir;
+  return mkdtemp(join(tmpdir(), `kss-bench-${name}-`));
 }
 
 /** Imports a module of this package by its path from the root (no extension), or skips the scenario. */

@@ -8,7 +8,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT } from './modules.js';
-import { compile, forkBench, LoadProcess, nextMessage, sanityCheck, seed, stopServer, type ServerHandle } from './harness.js';
+import { compile, forkBench, removeBuild, LoadProcess, nextMessage, sanityCheck, seed, stopServer, type ServerHandle } from './harness.js';
 import { scenarioById } from './scenarios.js';
 import type { ServerReport } from './server.js';
 
@@ -75,8 +75,10 @@ async function main(): Promise<void> {
 
 // Runs when executed, not when imported for selfTimes().
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
+  main()
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    })
+    .finally(removeBuild);
 }

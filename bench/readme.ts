@@ -9,7 +9,15 @@ import { fmt, markdownRatios, markdownScenarios, markdownTable, type Ratio, type
 
 /** What results.json holds. */
 export interface BenchResults {
-  machine: { cpu: string; cores: number; node: string; platform: string; memoryGiB: number };
+  machine: {
+    cpu: string;
+    cores: number;
+    node: string;
+    platform: string;
+    memoryGiB: number;
+    /** A fixed loop's ms before and after the run: far apart means the machine's speed moved meanwhile. */
+    speedCheckMs?: { before: number; after: number };
+  };
   date: string;
   config: { rounds: number; durationSeconds: number; warmupSeconds: number; connections: number; sessions: number; quick: boolean };
   scenarios: Summary[];
@@ -112,7 +120,7 @@ export function benchmarksMarkdown(results: BenchResults): string {
 
 Measured by \`npm run bench\` on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}
 (${machine.platform}), ${results.date.slice(0, 10)}. Absolute numbers belong to that machine; compare the ratios
-within one run.
+within one run. A fixed loop took ${fmt(machine.speedCheckMs?.before ?? Number.NaN, 1)} ms before the run and ${fmt(machine.speedCheckMs?.after ?? Number.NaN, 1)} ms after.
 
 How it measures: the package is compiled with \`tsc\` first, so the servers run the JavaScript users run. Each
 scenario runs in its own server process; autocannon loads it from another process (${config.connections} connections, no
@@ -121,7 +129,7 @@ user + system). Scenarios are interleaved over ${config.rounds} round(s) of ${co
 shows each scenario's median round, "rounds ±" half the spread between its fastest and slowest round, and "redone"
 the rounds measured again because other processes on the machine used more than a quarter of a core meanwhile
 (\`/proc/stat\`, less the server, the load generator, PostgreSQL and Redis; after three tries a round stands and
-counts as busy). Every
+counts as busy, and busy rounds are left out of medians and ratios while three clean ones remain). Every
 scenario answers the same routes with the same handler: \`/write\` bumps a counter in a session that also holds a
 small user record, \`/read\` reads it, \`/untouched\` never asks for the session. The load rotates through
 ${config.sessions} sessions made before the run, each connection from its own offset, never one hot cookie. koa-session 7 runs

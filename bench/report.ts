@@ -60,8 +60,20 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
+/** Fewest clean rounds that stand on their own; with fewer, every round counts, busy ones included. */
+const MIN_CLEAN_ROUNDS = 3;
+
+const isClean = (round: Round): boolean => round.foreignCores <= FOREIGN_CORES_LIMIT;
+
+/** The rounds medians are taken over: the clean ones when there are enough, else all. */
+function usable(rounds: readonly Round[]): readonly Round[] {
+  const clean = rounds.filter(isClean);
+  return clean.length >= MIN_CLEAN_ROUNDS ? clean : rounds;
+}
+
 export function summarize(scenario: Scenario, rounds: Round[]): Summary {
-  const pick = (key: keyof Round): number => median(rounds.map((round) => round[key]));
+  const used = usable(rounds);
+  const pick = (key: keyof Round): number => median(used.map((round) => round[key]));
   return {
     id: scenario.id,
     label: scenario.label,
@@ -74,7 +86,7 @@ export function summarize(scenario: Scenario, rounds: Round[]): Summary {
     non2xx: rounds.reduce((sum, round) => sum + round.non2xx, 0),
     errors: rounds.reduce((sum, round) => sum + round.errors, 0),
     retried: rounds.filter((round) => round.tries > 1).length,
-    spoiled: rounds.filter((round) => round.foreignCores > FOREIGN_CORES_LIMIT).length,
+    spoiled: rounds.filter((round) => !isClean(round)).length,
     rpsSpread: (Math.max(...rounds.map((r) => r.rps)) - Math.min(...rounds.map((r) => r.rps))) / pick('rps'),
     rounds,
   };
@@ -89,14 +101,16 @@ function rpsRatio(by: Map<string, Summary>, name: string, a: string, b: string, 
   const x = by.get(a);
   const y = by.get(b);
   if (x === undefined || y === undefined) return undefined;
-  const value = median(pairs(x, y).map(([p, q]) => p.rps / q.rps));
+  const value = median(pairs(x, y).map(([p, q]) => (p as Round).rps / (q as Round).rps));
   return finish({ name, value, detail: `${fmt(x.rps, 0)} / ${fmt(y.rps, 0)} req/s (medians)` }, goal);
 }
 
-/** Rounds of two scenarios side by side (round i of each). */
-function pairs(x: Summary, y: Summary): [Round, Round][] {
-  const count = Math.min(x.rounds.length, y.rounds.length);
-  return Array.from({ length: count }, (_, i) => [x.rounds[i] as Round, y.rounds[i] as Round]);
+/** Rounds of scenarios side by side (round i of each): those where all were clean, when there are enough. */
+function pairs(...summaries: Summary[]): Round[][] {
+  const count = Math.min(...summaries.map((summary) => summary.rounds.length));
+  const all = Array.from({ length: count }, (_, i) => summaries.map((summary) => summary.rounds[i] as Round));
+  const clean = all.filter((row) => row.every(isClean));
+  return clean.length >= MIN_CLEAN_ROUNDS ? clean : all;
 }
 
 function finish(ratio: Ratio, goal?: Ratio['goal']): Ratio {
@@ -143,11 +157,9 @@ function cpuRatio(by: Map<string, Summary>, key: 'cpuMicrosPerRequest' | 'userMi
   const kit = by.get('kit-write');
   const koa = by.get('koa-session-write');
   if (bare === undefined || kit === undefined || koa === undefined) return undefined;
-  const count = Math.min(bare.rounds.length, kit.rounds.length, koa.rounds.length);
-  const samples = Array.from({ length: count }, (_, i) => {
-    const base = (bare.rounds[i] as Round)[key];
-    return ((kit.rounds[i] as Round)[key] - base) / ((koa.rounds[i] as Round)[key] - base);
-  });
+  const samples = pairs(bare, kit, koa).map(
+    ([b, k, o]) => ((k as Round)[key] - (b as Round)[key]) / ((o as Round)[key] - (b as Round)[key]),
+  );
   const user = key === 'userMicrosPerRequest';
   const detail = `${fmt(kit[key] - bare[key], 1)} / ${fmt(koa[key] - bare[key], 1)} µs (medians)`;
   return finish(

@@ -15,6 +15,7 @@ import { ROOT } from './modules.js';
 import {
   command,
   compile,
+  removeBuild,
   forkBench,
   LoadProcess,
   nextMessage,
@@ -28,7 +29,7 @@ import { HOT_PATH_IDS, hotPathRows, type HotPathRow } from './hot-path.js';
 import type { ScaleResult } from './memory-scale.js';
 import { writeOutputs, type BenchResults } from './readme.js';
 import { FOREIGN_CORES_LIMIT, foreignCores, snapshot } from './interference.js';
-import { consoleTables, hotPathRatios, ratios, summarize, type Round } from './report.js';
+import { consoleTables, hotPathRatios, median, ratios, summarize, type Round } from './report.js';
 import { SCENARIOS, scenarioById, type Scenario } from './scenarios.js';
 import type { ServerReport } from './server.js';
 
@@ -60,11 +61,12 @@ function numberFlag(name: string, value: string | undefined, fallback: number, m
 
 const quick = flags.quick;
 const config = {
-  // Many short rounds: on a shared machine speed drifts over seconds, and a median of eight survives
+  // Many short rounds: on a shared machine speed drifts over seconds, and a median of seven survives
   // a few rounds that a neighbour's burst slowed down.
-  rounds: numberFlag('rounds', flags.rounds, quick ? 1 : 8, 1, 40),
+  rounds: numberFlag('rounds', flags.rounds, quick ? 1 : 7, 1, 40),
   durationSeconds: numberFlag('duration', flags.duration, quick ? 2 : 1.5, 1, 120),
-  warmupSeconds: numberFlag('warmup', flags.warmup, quick ? 0.5 : 1, 0, 60),
+  // V8 and the heap settle over a few seconds; shorter warm-ups left the first rounds visibly slower.
+  warmupSeconds: numberFlag('warmup', flags.warmup, quick ? 0.5 : 2.5, 0, 60),
   // The issue asks for 10 to 50 connections.
   connections: numberFlag('connections', flags.connections, 20, 10, 50),
   sessions: numberFlag('sessions', flags.sessions, quick ? 200 : 1000, 50, 100_000),
@@ -133,10 +135,14 @@ async function measureOnce(load: LoadProcess, server: ServerHandle, seconds: num
   };
 }
 
-/** One round of one scenario, measured again (up to MAX_TRIES) while other work on the machine spoils it. */
+/** Seconds of extra measuring spoiled rounds may take in all, so a busy machine cannot stretch the run much. */
+let retrySeconds = quick ? 10 : 30;
+
+/** One round of one scenario, measured again (up to MAX_TRIES, within the retry budget) while other work spoils it. */
 async function measure(load: LoadProcess, server: ServerHandle, seconds: number): Promise<Round> {
   let round = await measureOnce(load, server, seconds);
-  for (let tries = 2; tries <= MAX_TRIES && round.foreignCores > FOREIGN_CORES_LIMIT; tries++) {
+  for (let tries = 2; tries <= MAX_TRIES && round.foreignCores > FOREIGN_CORES_LIMIT && retrySeconds >= seconds; tries++) {
+    retrySeconds -= seconds;
     round = { ...(await measureOnce(load, server, seconds)), tries };
   }
   return round;
@@ -248,6 +254,28 @@ async function withPreviousHttp(results: BenchResults): Promise<BenchResults> {
   return { ...previous, scale: results.scale };
 }
 
+/** A fixed amount of integer work; kept in its own function so it is optimized once and timed alike. */
+function spin(): number {
+  let x = 0;
+  for (let i = 0; i < 20_000_000; i++) x = (x * 31 + i) | 0;
+  return x;
+}
+
+/**
+ * Milliseconds {@link spin} takes here (median of 5, after 3 warm-up runs), before and after the
+ * run: when the two differ much, the machine's speed moved under the run (neighbours outside this VM included).
+ */
+function speedCheck(): number {
+  const times: number[] = [];
+  let sink = 0;
+  for (let run = 0; run < 8; run++) {
+    const start = performance.now();
+    sink ^= spin();
+    if (run >= 3) times.push(performance.now() - start);
+  }
+  return median(times) + (sink === 0.5 ? 1 : 0);
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   if (!flags.tsx) {
@@ -262,6 +290,7 @@ async function main(): Promise<void> {
       node: process.version,
       platform: `${platform()} ${release()}`,
       memoryGiB: Math.round(totalmem() / 2 ** 30),
+      speedCheckMs: { before: speedCheck(), after: Number.NaN },
     },
     date: new Date().toISOString(),
     config,
@@ -282,6 +311,9 @@ async function main(): Promise<void> {
   }
   if (!flags['no-scale']) results.scale = await runScale();
   if (full) results.serializers = await runSerializers();
+  const speed = { before: results.machine.speedCheckMs?.before ?? Number.NaN, after: speedCheck() };
+  results.machine.speedCheckMs = speed;
+  log(`speed check (a fixed loop, ms): ${speed.before.toFixed(1)} before, ${speed.after.toFixed(1)} after`);
   if (!flags['no-write']) {
     await writeOutputs(flags.scale ? await withPreviousHttp(results) : results);
     log('wrote bench/results.json and the benchmark section of README.md');
@@ -292,7 +324,9 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+main()
+  .catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(removeBuild);
