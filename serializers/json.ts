@@ -50,14 +50,14 @@ export type JsonSerializerOptions = StrictOptions;
 export function jsonSerializer(options?: JsonSerializerOptions): Serializer {
   const maxDepth = resolveMaxDepth(options, []);
   const carries = compileCarries(JSON_CARRIES);
-  const encoder = new TextEncoder();
   // fatal: invalid UTF-8 (msgpack bytes, corruption) throws instead of decoding to U+FFFD.
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   return {
     name: 'json',
     serialize(value: unknown): Uint8Array {
       assertCarries(value, carries, maxDepth);
-      return encoder.encode(JSON.stringify(value));
+      // Buffer.from takes small strings from Node's pool; TextEncoder gives each its own ArrayBuffer.
+      return Buffer.from(JSON.stringify(value), 'utf8');
     },
     deserialize(bytes: Uint8Array): unknown {
       const value: unknown = JSON.parse(decoder.decode(bytes));

@@ -9,9 +9,15 @@ import type { Loaded, RequestSlot, SessionManager } from './manager.js';
 import { reapplyChanges, sameBytes } from './merge.js';
 import type { SessionState } from './session.js';
 import { isSealedCookieStore, type SealedCookieStore, type Store } from './store.js';
-import { callStore, KeyedQueue } from './store-call.js';
+import { callStore, KeyedQueue, storeFailure } from './store-call.js';
 
 const debug = debuglog('koa-session-kit');
+
+/**
+ * The Set-Cookie line to send, if any: at once when nothing needed the store (most read-only
+ * requests), else once the store has answered. Kept apart so those requests skip a promise.
+ */
+export type CommitResult = string | undefined | Promise<string | undefined>;
 
 /** Retries of an update that lost a version race before giving up with a SessionStoreError. */
 const MAX_CONFLICT_RETRIES = 8;
@@ -26,12 +32,18 @@ export class SessionCommitter {
     this.#manager = manager;
   }
 
-  /** Saves what changed; resolves to the Set-Cookie line to send, if any. */
-  async commit(slot: RequestSlot): Promise<string | undefined> {
+  /** Saves what changed; the Set-Cookie line to send, if any. */
+  commit(slot: RequestSlot): CommitResult {
     const state = slot.state;
     if (state === undefined) return undefined;
-    // Serialize before any store call, so a SerializationError leaves the stored session as it was.
-    const payload = this.#manager.serializer.serialize(Object.fromEntries(state.data));
+    // Untouched data is byte for byte what was loaded: no value was written, and none that could
+    // be changed in place left the session. Otherwise serialize before any store call, so a
+    // SerializationError leaves the stored session as it was.
+    const loaded = slot.loaded;
+    const payload =
+      loaded !== undefined && !state.touched && !slot.replaced
+        ? loaded.payload
+        : this.#manager.serializer.serialize(Object.fromEntries(state.data));
     const store = this.#manager.store;
     return isSealedCookieStore(store) ? this.#commitSealed(store, slot, state, payload) : this.#commitStored(store, slot, state, payload);
   }
@@ -67,7 +79,7 @@ export class SessionCommitter {
     return slot.currentValue ?? this.#signed(slot.ctx, state.identity as string);
   }
 
-  async #commitSealed(store: SealedCookieStore, slot: RequestSlot, state: SessionState, payload: Uint8Array): Promise<string | undefined> {
+  #commitSealed(store: SealedCookieStore, slot: RequestSlot, state: SessionState, payload: Uint8Array): string | undefined {
     const { ctx, loaded } = slot;
     const now = Date.now();
     const fresh = loaded === undefined || state.invalidated || slot.replaced;
@@ -90,31 +102,54 @@ export class SessionCommitter {
     return this.#cookieLine(ctx, store.seal({ data: record, expires: sealExpires }), sealExpires, now);
   }
 
-  async #commitStored(store: Store, slot: RequestSlot, state: SessionState, payload: Uint8Array): Promise<string | undefined> {
+  #commitStored(store: Store, slot: RequestSlot, state: SessionState, payload: Uint8Array): CommitResult {
     const { ctx, loaded } = slot;
     const dropOld = loaded?.digest !== undefined && (state.invalidated || slot.replaced || state.regenerated) ? loaded.digest : undefined;
     if (loaded === undefined || dropOld !== undefined) {
-      if (state.data.size === 0 && !state.forced && !state.regenerated) {
-        if (dropOld !== undefined) await this.#queue.run(dropOld, () => callStore('destroy', dropOld, () => store.destroy(dropOld)));
-        return slot.hadCookie && (dropOld !== undefined || state.invalidated) ? this.#clearing(ctx) : undefined;
+      if (state.data.size === 0 && !state.forced && !state.regenerated && dropOld === undefined) {
+        return slot.hadCookie && state.invalidated ? this.#clearing(ctx) : undefined;
       }
-      const line = await this.#create(store, ctx, state, payload);
-      if (dropOld !== undefined) await this.#queue.run(dropOld, () => callStore('destroy', dropOld, () => store.destroy(dropOld)));
-      return line;
+      return this.#replaceRecord(store, slot, state, payload, dropOld);
     }
     const digest = loaded.digest as string; // server-side loads always carry a digest
     const now = Date.now();
-    if (state.forced || state.metaChanged || !sameBytes(payload, loaded.payload)) {
+    if (state.forced || state.metaChanged || (payload !== loaded.payload && !sameBytes(payload, loaded.payload))) {
       return this.#queue.run(digest, () => this.#update(store, slot, state, payload, digest));
     }
     const expires = this.#expires(state, state.created, now);
     if (this.#manager.options.rolling && expires - loaded.expires >= this.#manager.options.touchAfter) {
-      const touched = await this.#queue.run(digest, () => callStore('touch', digest, () => store.touch(digest, expires)));
-      if (!touched) return this.#clearing(ctx);
-      return this.#cookieLine(ctx, this.#loadedValue(slot, state), expires, now);
+      return this.#touch(store, slot, state, digest, expires, now);
     }
     if (slot.stale) return this.#cookieLine(ctx, this.#signed(ctx, state.identity as string), loaded.expires, now);
     return undefined;
+  }
+
+  async #touch(store: Store, slot: RequestSlot, state: SessionState, digest: string, expires: number, now: number): Promise<string> {
+    const touched = await this.#queue.run(digest, () => callStore('touch', digest, () => store.touch(digest, expires)));
+    if (!touched) return this.#clearing(slot.ctx);
+    return this.#cookieLine(slot.ctx, this.#loadedValue(slot, state), expires, now);
+  }
+
+  /** A new record (first save, or the data moving to a new id), the old one destroyed after. */
+  async #replaceRecord(
+    store: Store,
+    slot: RequestSlot,
+    state: SessionState,
+    payload: Uint8Array,
+    dropOld: string | undefined,
+  ): Promise<string | undefined> {
+    const { ctx } = slot;
+    if (state.data.size === 0 && !state.forced && !state.regenerated) {
+      if (dropOld !== undefined) await this.#destroy(store, dropOld);
+      return slot.hadCookie ? this.#clearing(ctx) : undefined;
+    }
+    const line = await this.#create(store, ctx, state, payload);
+    if (dropOld !== undefined) await this.#destroy(store, dropOld);
+    return line;
+  }
+
+  #destroy(store: Store, digest: string): Promise<void> {
+    return this.#queue.run(digest, () => callStore('destroy', digest, () => store.destroy(digest)));
   }
 
   async #create(store: Store, ctx: Context, state: SessionState, payload: Uint8Array): Promise<string> {
@@ -161,7 +196,12 @@ export class SessionCommitter {
       const expires = this.#expires(state, created, now);
       const line = this.#cookieLine(ctx, this.#loadedValue(slot, state), expires, now);
       const data = this.#manager.codec.encode(created, maxAge, bytes);
-      const written = await callStore('update', digest, () => store.update(digest, { data, expires }, version));
+      let written: number | undefined;
+      try {
+        written = await store.update(digest, { data, expires }, version);
+      } catch (error) {
+        throw storeFailure('update', digest, error);
+      }
       if (written !== undefined) return line;
       // Another request (here or in another process) saved first: reload, re-apply ours, retry.
       const fresh = await callStore('get', digest, () => store.get(digest));

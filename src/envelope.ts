@@ -14,6 +14,13 @@ export const ENVELOPE_VERSION = 1;
 
 const FOLLOW_APP_MAX_AGE = -1;
 
+/** Eight bytes from a store's Uint8Array (not always a Buffer) through one shared scratch view, with no allocation. */
+const scratch = new DataView(new ArrayBuffer(8));
+function readDoubleBE(bytes: Uint8Array, offset: number): number {
+  for (let i = 0; i < 8; i++) scratch.setUint8(i, bytes[offset + i] as number);
+  return scratch.getFloat64(0);
+}
+
 /** An envelope taken apart. `payload` is a view into the stored bytes, not a copy. */
 export interface Envelope {
   created: number;
@@ -41,11 +48,12 @@ export class EnvelopeCodec {
 
   encode(created: number, maxAge: number | undefined, payload: Uint8Array): Uint8Array {
     const prefix = this.#prefix;
-    const out = new Uint8Array(prefix.length + 16 + payload.length);
+    // From Node's Buffer pool: an envelope is handed to a store, which copies or sends it, so a
+    // pooled slice costs no ArrayBuffer of its own. Every byte is written below.
+    const out = Buffer.allocUnsafe(prefix.length + 16 + payload.length);
     out.set(prefix, 0);
-    const view = new DataView(out.buffer, out.byteOffset + prefix.length, 16);
-    view.setFloat64(0, created);
-    view.setFloat64(8, maxAge ?? FOLLOW_APP_MAX_AGE);
+    out.writeDoubleBE(created, prefix.length);
+    out.writeDoubleBE(maxAge ?? FOLLOW_APP_MAX_AGE, prefix.length + 8);
     out.set(payload, prefix.length + 16);
     return out;
   }
@@ -55,9 +63,8 @@ export class EnvelopeCodec {
     const prefix = this.#prefix;
     if (bytes.length < prefix.length + 16) return undefined;
     for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return undefined;
-    const view = new DataView(bytes.buffer, bytes.byteOffset + prefix.length, 16);
-    const created = view.getFloat64(0);
-    const maxAge = view.getFloat64(8);
+    const created = readDoubleBE(bytes, prefix.length);
+    const maxAge = readDoubleBE(bytes, prefix.length + 8);
     if (!Number.isFinite(created) || created < 0) return undefined;
     if (maxAge !== FOLLOW_APP_MAX_AGE && !(maxAge > 0 && Number.isFinite(maxAge))) return undefined;
     return {

@@ -1,6 +1,6 @@
 /** Session ids: generated from the CSPRNG, validated before use, digested before a store sees them. */
 
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 /** 32 bytes = 256 bits of entropy, well above OWASP's 64-bit minimum for session ids. */
 export const ID_BYTES = 32;
@@ -21,5 +21,5 @@ export function isValidId(value: string): boolean {
 
 /** What a store sees in place of the id: SHA-256, base64url (43 characters, path- and SQL-safe). */
 export function digestId(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+  return hash('sha256', id, 'base64url');
 }

@@ -2,7 +2,7 @@
 
 import type { Context } from 'koa';
 import { debuglog } from 'node:util';
-import { SessionCommitter } from './commit.js';
+import { SessionCommitter, type CommitResult } from './commit.js';
 import { MAX_COOKIE_BYTES, readCookie } from './cookie.js';
 import { EnvelopeCodec } from './envelope.js';
 import { digestId, isValidId } from './id.js';
@@ -10,8 +10,8 @@ import { checkKeys, type ResolvedOptions } from './options.js';
 import type { Serializer } from './serializer.js';
 import { emptyState, Session, type SessionState } from './session.js';
 import { IdSigner } from './signature.js';
-import { isSealedCookieStore, type SessionStore } from './store.js';
-import { callStore } from './store-call.js';
+import { isSealedCookieStore, type SessionStore, type Store, type StoredRecord } from './store.js';
+import { storeFailure } from './store-call.js';
 
 const debug = debuglog('koa-session-kit');
 
@@ -83,7 +83,10 @@ export class SessionManager {
 
   /** Reads the cookie and the store once per request; resolves to the request's Session. */
   async load(slot: RequestSlot): Promise<Session> {
-    const state = await this.#read(slot);
+    const now = Date.now();
+    const read = this.#read(slot, now);
+    // Only a server-side store makes the read asynchronous; everything else settles in this tick.
+    const state = read instanceof Promise ? await read : read;
     slot.state = state;
     const session = new Session(state);
     slot.ctx.state[this.options.name] = session;
@@ -100,13 +103,12 @@ export class SessionManager {
     return session;
   }
 
-  /** Saves what changed; resolves to the Set-Cookie line to send, if any. */
-  commit(slot: RequestSlot): Promise<string | undefined> {
+  /** Saves what changed; the Set-Cookie line to send, if any (see {@link CommitResult}). */
+  commit(slot: RequestSlot): CommitResult {
     return this.#committer.commit(slot);
   }
 
-  async #read(slot: RequestSlot): Promise<SessionState> {
-    const now = Date.now();
+  #read(slot: RequestSlot, now: number): SessionState | Promise<SessionState> {
     const { cookie, maxAge } = this.options;
     const raw = readCookie(slot.ctx.headers.cookie, cookie.name);
     if (raw === undefined) return emptyState(maxAge, now);
@@ -121,8 +123,17 @@ export class SessionManager {
     }
     const id = this.#parseId(raw, slot);
     if (id === undefined) return emptyState(maxAge, now);
+    return this.#fetch(slot, store, id, now);
+  }
+
+  async #fetch(slot: RequestSlot, store: Store, id: string, now: number): Promise<SessionState> {
     const digest = digestId(id);
-    const record = await callStore('get', digest, () => store.get(digest));
+    let record: StoredRecord | undefined;
+    try {
+      record = await store.get(digest);
+    } catch (error) {
+      throw storeFailure('get', digest, error);
+    }
     if (record === undefined || record.expires <= now) return this.#fresh(now, 'session id unknown to the store or expired');
     return this.#adopt(slot, id, digest, record, now);
   }

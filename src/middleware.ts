@@ -8,12 +8,22 @@ import { RequestSlot, SessionManager } from './manager.js';
 import { resolveOptions, type SessionOptions } from './options.js';
 import type { Session, SessionData } from './session.js';
 
-/** Where a request keeps its sessions' slots; a Symbol, so nothing collides with user properties. */
-const SLOTS = Symbol('koa-session-kit.slots');
+/**
+ * Where a request keeps each session's slot: one Symbol per session name, so nothing collides
+ * with user properties and a request that never opens its session allocates no lookup table.
+ */
+const SLOT_KEYS = new Map<string, symbol>();
 
-interface WithSlots {
-  [SLOTS]?: Record<string, RequestSlot>;
+function slotKey(name: string): symbol {
+  let key = SLOT_KEYS.get(name);
+  if (key === undefined) {
+    key = Symbol(`koa-session-kit:${name}`);
+    SLOT_KEYS.set(name, key);
+  }
+  return key;
 }
+
+type SlotHolder = Record<symbol, RequestSlot | undefined>;
 
 /** An error's HTTP status, or 500 when it has none (a plain exception). */
 function statusOf(error: unknown): number {
@@ -32,15 +42,15 @@ export function session(options: SessionOptions = {}): Middleware {
   const resolved = resolveOptions(options);
   const manager = new SessionManager(resolved, resolved.store ?? new MemoryStore(), resolved.serializer ?? jsonSerializer());
   const { name } = resolved;
+  const key = slotKey(name);
 
   return async function session(ctx: Context, next: Next): Promise<void> {
-    const holder = ctx as Context & WithSlots;
-    const slots = (holder[SLOTS] ??= Object.create(null) as Record<string, RequestSlot>);
-    if (slots[name] !== undefined) {
+    const holder = ctx as Context & SlotHolder;
+    if (holder[key] !== undefined) {
       throw new Error(`koa-session-kit: two session() middlewares named \`${name}\` ran on one request; give each its own \`name\``);
     }
     const slot = new RequestSlot(manager, ctx);
-    slots[name] = slot;
+    holder[key] = slot;
     try {
       await next();
     } catch (error) {
@@ -58,8 +68,9 @@ export function session(options: SessionOptions = {}): Middleware {
 }
 
 async function commitSlot(slot: RequestSlot): Promise<string | undefined> {
-  // A handler may have called getSession without awaiting it; its load must settle first.
-  await slot.session;
+  // A handler may have called getSession without awaiting it; its load must settle first (and a
+  // failed load rethrows here).
+  if (slot.state === undefined) await slot.session;
   return slot.manager.commit(slot);
 }
 
@@ -79,10 +90,8 @@ export interface SessionContext {
   readonly state: object;
 }
 
-function slotOf(ctx: SessionContext, name: string): RequestSlot {
-  const slot = (ctx as SessionContext & WithSlots)[SLOTS]?.[name];
-  if (slot === undefined) throw new SessionNotInstalledError(name);
-  return slot;
+function slotOf(ctx: SessionContext, name: string): RequestSlot | undefined {
+  return (ctx as (SessionContext & SlotHolder) | undefined)?.[slotKey(name)];
 }
 
 /**
@@ -92,8 +101,10 @@ function slotOf(ctx: SessionContext, name: string): RequestSlot {
  * store fails.
  * @param name which session, when the app installed several (`session({ name })`)
  */
-export async function getSession<T extends object = SessionData>(ctx: SessionContext, name = 'session'): Promise<Session<T>> {
+export function getSession<T extends object = SessionData>(ctx: SessionContext, name = 'session'): Promise<Session<T>> {
+  // Not an async function: every call after the first hands back the same promise, with no extra tick.
   const slot = slotOf(ctx, name);
+  if (slot === undefined) return Promise.reject(new SessionNotInstalledError(name));
   slot.session ??= slot.manager.load(slot);
   // The slot holds the untyped session; T is the caller's statement about its data.
   return slot.session as unknown as Promise<Session<T>>;
@@ -105,6 +116,7 @@ export async function getSession<T extends object = SessionData>(ctx: SessionCon
  */
 export async function newSession<T extends object = SessionData>(ctx: SessionContext, name = 'session'): Promise<Session<T>> {
   const slot = slotOf(ctx, name);
+  if (slot === undefined) throw new SessionNotInstalledError(name);
   slot.session ??= slot.manager.load(slot);
   await slot.session;
   return slot.manager.replace(slot) as unknown as Session<T>;

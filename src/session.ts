@@ -17,6 +17,11 @@ export interface SessionState {
   readonly defaultMaxAge: number;
   /** `changed()` was called: save even if the bytes look the same. */
   forced: boolean;
+  /**
+   * The data may differ from what was loaded: a key was written or removed, or an object value
+   * was handed out and could have been changed in place. While false, commit skips serializing.
+   */
+  touched: boolean;
   /** maxAge was set in this request. */
   metaChanged: boolean;
   /** `clear()` or `invalidate()` ran: a conflict retry starts from empty, not from the fresh copy. */
@@ -37,6 +42,7 @@ export function emptyState(defaultMaxAge: number, now: number): SessionState {
     maxAge: undefined,
     defaultMaxAge,
     forced: false,
+    touched: false,
     metaChanged: false,
     cleared: false,
     invalidated: false,
@@ -58,14 +64,17 @@ export class Session<T extends object = SessionData> implements Iterable<[keyof 
   }
 
   get<K extends keyof T & string>(key: K): T[K] | undefined {
+    const value = this.#state.data.get(key);
+    if (typeof value === 'object' && value !== null) this.#state.touched = true;
     // The map holds T's values by construction: only `set` and the decoder write to it.
-    return this.#state.data.get(key) as T[K] | undefined;
+    return value as T[K] | undefined;
   }
 
   /** Sets a value; returns the session so calls chain. */
   set<K extends keyof T & string>(key: K, value: T[K]): this {
     if (typeof key !== 'string') throw new TypeError(`koa-session-kit: session keys must be strings (received ${typeof key})`);
     this.#state.data.set(key, value);
+    this.#state.touched = true;
     return this;
   }
 
@@ -75,6 +84,7 @@ export class Session<T extends object = SessionData> implements Iterable<[keyof 
 
   /** Removes a key; true when it was there. */
   delete(key: keyof T & string): boolean {
+    this.#state.touched = true;
     return this.#state.data.delete(key);
   }
 
@@ -82,6 +92,7 @@ export class Session<T extends object = SessionData> implements Iterable<[keyof 
   clear(): void {
     this.#state.data.clear();
     this.#state.cleared = true;
+    this.#state.touched = true;
   }
 
   get size(): number {
@@ -93,10 +104,12 @@ export class Session<T extends object = SessionData> implements Iterable<[keyof 
   }
 
   values(): IterableIterator<T[keyof T]> {
+    this.#state.touched = true;
     return this.#state.data.values() as IterableIterator<T[keyof T]>;
   }
 
   entries(): IterableIterator<[keyof T & string, T[keyof T]]> {
+    this.#state.touched = true;
     return this.#state.data.entries() as IterableIterator<[keyof T & string, T[keyof T]]>;
   }
 
@@ -110,6 +123,7 @@ export class Session<T extends object = SessionData> implements Iterable<[keyof 
 
   /** The data as a plain object (what `JSON.stringify(session)` shows). */
   toJSON(): Partial<T> {
+    this.#state.touched = true;
     return Object.fromEntries(this.#state.data) as Partial<T>;
   }
 
@@ -151,6 +165,7 @@ export class Session<T extends object = SessionData> implements Iterable<[keyof 
     const state = this.#state;
     state.data.clear();
     state.cleared = true;
+    state.touched = true;
     state.invalidated = true;
     state.regenerated = false;
     state.identity = undefined;

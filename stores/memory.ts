@@ -31,6 +31,11 @@ interface Entry {
   version: number;
 }
 
+/** A copy the caller cannot change afterwards. Not `data.slice()`: on a Buffer that is a view. */
+function copyOf(data: Uint8Array): Uint8Array {
+  return new Uint8Array(data);
+}
+
 function checkPositiveInteger(option: string, value: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new TypeError(`koa-session-kit: \`${option}\` must be an integer (received ${String(value)})`);
@@ -76,7 +81,7 @@ export class MemoryStore implements Store {
   async create(id: string, record: RecordWrite): Promise<boolean> {
     if (this.#live(id) !== undefined) return false;
     this.#entries.delete(id);
-    this.#entries.set(id, { data: record.data.slice(), expires: record.expires, version: 1 });
+    this.#entries.set(id, { data: copyOf(record.data), expires: record.expires, version: 1 });
     if (this.#entries.size > this.#maxSessions) this.#evictOldest();
     return true;
   }
@@ -87,7 +92,7 @@ export class MemoryStore implements Store {
     if (expectedVersion !== undefined && entry.version !== expectedVersion) return undefined;
     const version = entry.version + 1;
     this.#entries.delete(id);
-    this.#entries.set(id, { data: record.data.slice(), expires: record.expires, version });
+    this.#entries.set(id, { data: copyOf(record.data), expires: record.expires, version });
     return version;
   }
 
