@@ -29,6 +29,17 @@ describe('session() commit: only what changed is saved', () => {
       '/push': at((s) => s.get('list')!.push(2)),
       '/deep': at((s) => s.get('profile')!.tags.push('b')),
       '/rename': at((s) => (s.get('profile')!.name = 'grace')),
+      // Each hands out the stored objects themselves, so a change through them must be seen too.
+      '/via-values': at((s) => {
+        for (const value of s.values()) if (Array.isArray(value)) value.push(3);
+      }),
+      '/via-entries': at((s) => {
+        for (const [key, value] of s) if (key === 'profile') (value as Data['profile']).tags.push('e');
+      }),
+      '/via-forEach': at((s) => s.forEach((value, key) => key === 'list' && (value as number[]).pop())),
+      '/via-toJSON': at((s) => void s.toJSON().profile!.tags.splice(0)),
+      '/read-primitives': at((s, ctx) => void ctx.set('X-Read', JSON.stringify([s.get('n'), s.has('list'), s.size, [...s.keys()]]))),
+      '/read-object-untouched': at((s) => void s.get('profile')),
     },
   );
   let cookie: string;
@@ -57,10 +68,29 @@ describe('session() commit: only what changed is saved', () => {
     expect(store.calls.update).toBe(0);
   });
 
-  it.each(['/set', '/delete', '/clear', '/changed', '/push', '/deep', '/rename'])('saves after %s', async (path) => {
+  it.each([
+    '/set',
+    '/delete',
+    '/clear',
+    '/changed',
+    '/push',
+    '/deep',
+    '/rename',
+    '/via-values',
+    '/via-entries',
+    '/via-forEach',
+    '/via-toJSON',
+  ])('saves after %s', async (path) => {
     const res = await client(app).get(path).set('Cookie', cookie).expect(200);
     expect(store.calls.update).toBe(1);
     expect(cookiePair(res)).toBe(cookie); // same id, fresh expiry
+  });
+
+  it.each(['/read-primitives', '/read-object-untouched'])('writes nothing after %s, which reads without changing', async (path) => {
+    const res = await client(app).get(path).set('Cookie', cookie).expect(200);
+    if (path === '/read-primitives') expect(res.headers['x-read']).toBe('[1,true,3,["n","list","profile"]]');
+    expect(setCookies(res)).toEqual([]);
+    expect(store.calls).toEqual({ get: 1, create: 0, update: 0, touch: 0, destroy: 0 });
   });
 
   it('sees in-place mutations of nested values on the next request', async () => {
