@@ -7,7 +7,7 @@ import { CookieTooLargeError, SessionStoreError } from './errors.js';
 import { digestId, generateId } from './id.js';
 import type { Loaded, RequestSlot, SessionManager } from './manager.js';
 import { reapplyChanges, sameBytes } from './merge.js';
-import type { SessionState } from './session.js';
+import { toPlainObject, type SessionState } from './session.js';
 import { isSealedCookieStore, type SealedCookieStore, type Store } from './store.js';
 import { callStore, KeyedQueue, storeFailure } from './store-call.js';
 
@@ -43,7 +43,7 @@ export class SessionCommitter {
     const payload =
       loaded !== undefined && !state.touched && !slot.replaced
         ? loaded.payload
-        : this.#manager.serializer.serialize(Object.fromEntries(state.data));
+        : this.#manager.serializer.serialize(toPlainObject(state.data));
     const store = this.#manager.store;
     return isSealedCookieStore(store) ? this.#commitSealed(store, slot, state, payload) : this.#commitStored(store, slot, state, payload);
   }
@@ -214,7 +214,7 @@ export class SessionCommitter {
       if (decoded === undefined) continue; // unreadable: overwrite it with this request's data
       original ??= this.#manager.decode(loaded.record)?.data ?? new Map();
       const merged = reapplyChanges(this.#manager.serializer, original, state.data, decoded.data, state.cleared);
-      bytes = this.#manager.serializer.serialize(Object.fromEntries(merged));
+      bytes = this.#manager.serializer.serialize(toPlainObject(merged));
       created = decoded.created;
       maxAge = state.metaChanged ? state.maxAge : decoded.maxAge;
     }

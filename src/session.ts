@@ -32,6 +32,20 @@ export interface SessionState {
   regenerated: boolean;
 }
 
+/**
+ * The data as a plain object, in the map's order. A loop rather than `Object.fromEntries`, whose
+ * result V8 keeps in dictionary mode: slower to build and about twice as slow to JSON.stringify.
+ */
+export function toPlainObject(data: ReadonlyMap<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of data) {
+    // Assigning `__proto__` would set the prototype; defining it keeps it data, for the serializer to refuse.
+    if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+    else out[key] = value;
+  }
+  return out;
+}
+
 /** Builds the state of a session with no stored record. */
 export function emptyState(defaultMaxAge: number, now: number): SessionState {
   return {
@@ -124,7 +138,7 @@ export class Session<T extends object = SessionData> implements Iterable<[keyof 
   /** The data as a plain object (what `JSON.stringify(session)` shows). */
   toJSON(): Partial<T> {
     this.#state.touched = true;
-    return Object.fromEntries(this.#state.data) as Partial<T>;
+    return toPlainObject(this.#state.data) as Partial<T>;
   }
 
   /** The session id, or undefined until the session is first saved. Read-only. */

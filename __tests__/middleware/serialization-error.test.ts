@@ -44,6 +44,24 @@ describe('session() commit with a value JSON cannot carry', () => {
       .expect(200, { cart: { items: [{ sku: 'a' }] } });
   });
 
+  it('refuses a top-level `__proto__` key at commit instead of dropping it or setting a prototype', async () => {
+    const proto = makeApp(
+      { store },
+      {
+        '/': async (ctx) => {
+          (await getSession(ctx)).set('__proto__', { polluted: true });
+          ctx.body = 'ok';
+        },
+      },
+    );
+    proto.on('error', (error) => errors.push(error));
+    store.reset();
+    await client(proto).get('/').expect(500);
+    expect(store.calls.create).toBe(0);
+    expect((errors.at(-1) as SerializationError).path).toBe('__proto__');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('creates nothing and sets no cookie for a new session holding a bad value', async () => {
     store.reset();
     const res = await client(app).get('/bad').expect(500);
