@@ -27,14 +27,15 @@ export class KeyedQueue {
 
   async run<R>(key: string, work: () => Promise<R>): Promise<R> {
     const previous = this.#tails.get(key);
+    // A follower runs whether the previous work succeeded or failed; that failure is its owner's
+    // to report (awaited below), so no rejection is ever left unhandled.
     const result = previous === undefined ? work() : previous.then(work, work);
-    const tail = result.catch(() => undefined);
-    this.#tails.set(key, tail);
+    this.#tails.set(key, result);
     try {
       return await result;
     } finally {
       // The last one out removes the key, so the map holds only ids with commits in flight.
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+      if (this.#tails.get(key) === result) this.#tails.delete(key);
     }
   }
 }

@@ -1,11 +1,11 @@
-/** MemoryStore: sessions as bytes in a bounded, least-recently-used map inside this process. */
+/** MemoryStore: sessions as bytes in a bounded map inside this process, evicting roughly the least recently used. */
 
 import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
 
 /** Options for {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * The most sessions kept at once; past it the least recently used one is evicted, so a flood of
+   * The most sessions kept at once; past it one not used lately is evicted (second-chance LRU), so a flood of
    * cookie-less clients cannot grow the heap without bound.
    * @default 10000
    */
@@ -29,6 +29,8 @@ interface Entry {
   data: Uint8Array;
   expires: number;
   version: number;
+  /** Read or written since eviction last passed it: it gets a second chance (CLOCK). */
+  used: boolean;
 }
 
 /** A copy the caller cannot change afterwards. Not `data.slice()`: on a Buffer that is a view. */
@@ -72,17 +74,16 @@ export class MemoryStore implements Store {
   async get(id: string): Promise<StoredRecord | undefined> {
     const entry = this.#live(id);
     if (entry === undefined) return undefined;
-    // Re-inserting moves the key to the end of the Map's order: that order is the LRU list.
-    this.#entries.delete(id);
-    this.#entries.set(id, entry);
+    entry.used = true;
     return { data: entry.data, expires: entry.expires, version: entry.version };
   }
 
   async create(id: string, record: RecordWrite): Promise<boolean> {
     if (this.#live(id) !== undefined) return false;
     this.#entries.delete(id);
-    this.#entries.set(id, { data: copyOf(record.data), expires: record.expires, version: 1 });
-    if (this.#entries.size > this.#maxSessions) this.#evictOldest();
+    // Evict before inserting, so the new session is never the one that goes.
+    if (this.#entries.size >= this.#maxSessions) this.#evictOldest();
+    this.#entries.set(id, { data: copyOf(record.data), expires: record.expires, version: 1, used: false });
     return true;
   }
 
@@ -90,16 +91,17 @@ export class MemoryStore implements Store {
     const entry = this.#live(id);
     if (entry === undefined) return undefined;
     if (expectedVersion !== undefined && entry.version !== expectedVersion) return undefined;
-    const version = entry.version + 1;
-    this.#entries.delete(id);
-    this.#entries.set(id, { data: copyOf(record.data), expires: record.expires, version });
-    return version;
+    entry.data = copyOf(record.data);
+    entry.expires = record.expires;
+    entry.used = true;
+    return ++entry.version;
   }
 
   async touch(id: string, expires: number): Promise<boolean> {
     const entry = this.#live(id);
     if (entry === undefined) return false;
     entry.expires = expires;
+    entry.used = true;
     return true;
   }
 
@@ -137,9 +139,20 @@ export class MemoryStore implements Store {
     return undefined;
   }
 
+  /**
+   * Evicts one session, approximately the least recently used: the Map's order is insertion
+   * order, and an entry used since it was inserted or last passed over goes to the back instead
+   * (second chance, as in the CLOCK algorithm). Reads therefore never reorder the Map, which
+   * kept two hash-table writes off every request; each entry is moved at most once per pass.
+   */
   #evictOldest(): void {
-    const oldest = this.#entries.keys().next();
-    if (oldest.done !== true) this.#entries.delete(oldest.value);
+    const entries = this.#entries;
+    for (const [id, entry] of entries) {
+      entries.delete(id);
+      if (!entry.used) return;
+      entry.used = false;
+      entries.set(id, entry);
+    }
   }
 
   #startSweep(): void {

@@ -29,13 +29,39 @@ describe('new MemoryStore({ maxSessions })', () => {
     expect(await store.get(d)).toBeDefined();
   });
 
-  it('keeps its own copy of the bytes it was given', async () => {
+  it.each([
+    ['a Uint8Array', () => Uint8Array.of(1, 2, 3)],
+    ['a Buffer, whose slice() is a view', () => Buffer.from([1, 2, 3])],
+    ['a view into a larger buffer', () => Buffer.from([0, 1, 2, 3, 0]).subarray(1, 4)],
+  ])('keeps its own copy of the bytes it was given as %s, on create and on update', async (_, make) => {
     const store = track(new MemoryStore());
     const id = digestId(generateId());
-    const data = Uint8Array.of(1, 2, 3);
+    const data = make();
     await store.create(id, { data, expires: Date.now() + HOUR_MS });
     data[0] = 99;
     expect(Array.from((await store.get(id))!.data)).toEqual([1, 2, 3]);
+    const next = make();
+    await store.update(id, { data: next, expires: Date.now() + HOUR_MS });
+    next[1] = 99;
+    expect(Array.from((await store.get(id))!.data)).toEqual([1, 2, 3]);
+  });
+
+  it('gives every session used since the last eviction a second chance, then evicts the oldest', async () => {
+    const store = track(new MemoryStore({ maxSessions: 3 }));
+    const [a, b, c, d, e] = [1, 2, 3, 4, 5].map(() => digestId(generateId())) as [string, string, string, string, string];
+    await store.create(a, record(1));
+    await store.create(b, record(2));
+    await store.create(c, record(3));
+    for (const id of [a, b, c]) await store.get(id); // all used: the eviction pass clears each, then takes the oldest
+    await store.create(d, record(4));
+    expect(store.size).toBe(3);
+    expect(await store.get(a)).toBeUndefined();
+    await store.update(b, record(22)); // b used again after the pass; c is now the one not used
+    await store.create(e, record(5));
+    expect(await store.get(c)).toBeUndefined();
+    expect(await store.get(b)).toBeDefined();
+    expect(await store.get(d)).toBeDefined();
+    expect(await store.get(e)).toBeDefined();
   });
 
   it('sweeps expired sessions on its timer without being asked', async () => {
