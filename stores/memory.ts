@@ -26,16 +26,27 @@ const SWEEP_SLICE_MS = 4;
 const SWEEP_BATCH = 1024;
 
 interface Entry {
-  data: Uint8Array;
+  /** The record's bytes as a latin1 string: one char per byte (see {@link pack}). */
+  data: string;
   expires: number;
   version: number;
   /** Read or written since eviction last passed it: it gets a second chance (CLOCK). */
   used: boolean;
 }
 
-/** A copy the caller cannot change afterwards. Not `data.slice()`: on a Buffer that is a view. */
-function copyOf(data: Uint8Array): Uint8Array {
-  return new Uint8Array(data);
+/**
+ * The bytes as a latin1 string, one char per byte: a copy the caller cannot change afterwards.
+ * A string rather than a Uint8Array because each typed array kept for minutes owns an ArrayBuffer
+ * that the garbage collector tracks and sweeps apart: in a bare Koa app under HTTP load, keeping
+ * a 140-byte Uint8Array per request cost about 9% of its requests per second, a string about half that.
+ */
+function pack(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+}
+
+/** The bytes back, in a fresh Buffer (from Node's pool) that the caller may keep or change. */
+function unpack(data: string): Uint8Array {
+  return Buffer.from(data, 'latin1');
 }
 
 function checkPositiveInteger(option: string, value: number): void {
@@ -75,7 +86,7 @@ export class MemoryStore implements Store {
     const entry = this.#live(id);
     if (entry === undefined) return undefined;
     entry.used = true;
-    return { data: entry.data, expires: entry.expires, version: entry.version };
+    return { data: unpack(entry.data), expires: entry.expires, version: entry.version };
   }
 
   async create(id: string, record: RecordWrite): Promise<boolean> {
@@ -83,7 +94,7 @@ export class MemoryStore implements Store {
     this.#entries.delete(id);
     // Evict before inserting, so the new session is never the one that goes.
     if (this.#entries.size >= this.#maxSessions) this.#evictOldest();
-    this.#entries.set(id, { data: copyOf(record.data), expires: record.expires, version: 1, used: false });
+    this.#entries.set(id, { data: pack(record.data), expires: record.expires, version: 1, used: false });
     return true;
   }
 
@@ -91,7 +102,7 @@ export class MemoryStore implements Store {
     const entry = this.#live(id);
     if (entry === undefined) return undefined;
     if (expectedVersion !== undefined && entry.version !== expectedVersion) return undefined;
-    entry.data = copyOf(record.data);
+    entry.data = pack(record.data);
     entry.expires = record.expires;
     entry.used = true;
     return ++entry.version;

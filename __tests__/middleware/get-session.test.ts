@@ -109,6 +109,44 @@ describe('several sessions in one app', () => {
     const value = cookiePair(await client(app).get('/write')).slice('koa.sid='.length);
     await client(app).get('/read').set('Cookie', `admin.sid=${value}`).expect(200, { admin: true });
   });
+
+  it('adds its Set-Cookie line after the ones the handler and other middleware set', async () => {
+    const app = new Koa();
+    app.keys = ['multi-key'];
+    app.use(session({ store: track(new CountingStore()) }));
+    app.use(session({ name: 'admin', store: track(new CountingStore()), cookie: { name: 'admin.sid' } }));
+    app.use(async (ctx) => {
+      ctx.append('Set-Cookie', 'theme=dark; Path=/');
+      ctx.cookies.set('lang', 'en', { signed: false });
+      (await getSession(ctx)).set('who', 'user');
+      (await getSession(ctx, 'admin')).set('who', 'admin');
+      ctx.body = 'ok';
+    });
+    const res = await client(app).get('/').expect(200);
+    const names = (res.headers['set-cookie'] as unknown as string[]).map((line) => line.slice(0, line.indexOf('=')));
+    // The inner session commits first (it is nearer the handler), then the outer one.
+    expect(names).toEqual(['theme', 'lang', 'admin.sid', 'koa.sid']);
+  });
+
+  it('leaves the response alone when the handler already sent the headers itself', async () => {
+    const store = track(new CountingStore());
+    const app = makeApp(
+      { store },
+      {
+        '/anything': async (ctx) => {
+          (await getSession(ctx)).set('n', 1);
+          ctx.respond = false;
+          ctx.res.writeHead(200, { 'Content-Type': 'text/plain' });
+          ctx.res.end('raw');
+        },
+      },
+    );
+    const errors: unknown[] = [];
+    app.on('error', (error) => errors.push(error));
+    const res = await client(app).get('/anything').expect(200, 'raw');
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(errors).toEqual([]);
+  });
 });
 
 describe('newSession(ctx)', () => {
