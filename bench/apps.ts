@@ -5,6 +5,7 @@ import Koa, { type Context } from 'koa';
 import koaSession from 'koa-session';
 import { bareRoutes, objectView, routes, type BenchData, type SessionView } from './handlers.js';
 import { bareFileApp, barePgApp } from './baselines.js';
+import { floorApp } from './floor.js';
 import { DATABASE_URL, exported, loadModule, REDIS_URL, scratchDir, SkipScenario, type BenchApp } from './modules.js';
 import type { AppSpec } from './scenarios.js';
 
@@ -27,6 +28,8 @@ export async function buildApp(spec: AppSpec): Promise<BenchApp> {
     }
     case 'koa-session':
       return koaSessionApp();
+    case 'floor':
+      return floorApp(newApp(), APP_KEYS);
     case 'kit':
       return kitApp(spec);
     case 'naive-file':

@@ -72,7 +72,16 @@ export interface HotPathRow {
 }
 
 /** The default rows: the scenarios the goals compare. */
-export const HOT_PATH_IDS = ['bare', 'koa-session-write', 'koa-session-read', 'kit-write', 'kit-read', 'kit-untouched'];
+export const HOT_PATH_IDS = [
+  'bare',
+  'koa-session-write',
+  'koa-session-read',
+  'floor-write',
+  'floor-read',
+  'kit-write',
+  'kit-read',
+  'kit-untouched',
+];
 
 /** Rows from per-scenario measurements (µs per request), each over bare's. */
 export function hotPathRows(ids: readonly string[], micros: ReadonlyMap<string, number>): HotPathRow[] {

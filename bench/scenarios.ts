@@ -2,8 +2,11 @@
 
 /** What a server process builds. */
 export interface AppSpec {
-  /** `bare`: Koa, no session; `naive-file` / `bare-pg`: the hand-written baselines issues 4 and 5 ask for. */
-  readonly kind: 'bare' | 'koa-session' | 'kit' | 'naive-file' | 'bare-pg';
+  /**
+   * `bare`: Koa, no session; `floor`: the least a session with the kit's guarantees can do
+   * (bench/floor.ts); `naive-file` / `bare-pg`: the hand-written baselines issues 4 and 5 ask for.
+   */
+  readonly kind: 'bare' | 'koa-session' | 'kit' | 'floor' | 'naive-file' | 'bare-pg';
   readonly store?: 'memory' | 'file' | 'file-nofsync' | 'postgres' | 'redis' | 'cookie';
   readonly serializer?: 'json' | 'superjson' | 'msgpack';
 }
@@ -51,6 +54,8 @@ export const SCENARIOS: readonly Scenario[] = [
   kitScenario('kit-read', 'kit Memory+JSON, read-only', kit('memory'), '/read'),
   kitScenario('kit-untouched', 'kit Memory+JSON, untouched route', kit('memory'), '/untouched'),
   kitScenario('kit-first-visit', 'kit Memory+JSON, first visit (no cookie)', kit('memory'), '/write', 'none'),
+  { id: 'floor-write', label: 'floor (hand-written minimum), write', app: { kind: 'floor' }, route: '/write', cookies: 'seeded' },
+  { id: 'floor-read', label: 'floor (hand-written minimum), read-only', app: { kind: 'floor' }, route: '/read', cookies: 'seeded' },
   kitScenario('kit-superjson-write', 'kit Memory+superjson, write', kit('memory', 'superjson'), '/write'),
   kitScenario('kit-msgpack-write', 'kit Memory+msgpack, write', kit('memory', 'msgpack'), '/write'),
   kitScenario('file-write', 'kit FileStore (fsync), write', kit('file'), '/write'),

@@ -4,6 +4,7 @@ import type { Context, Middleware, Next } from 'koa';
 import { jsonSerializer } from '../serializers/json.js';
 import { MemoryStore } from '../stores/memory.js';
 import { SessionNotInstalledError } from './errors.js';
+import type { CommitResult } from './commit.js';
 import { RequestSlot, SessionManager } from './manager.js';
 import { resolveOptions, type SessionOptions } from './options.js';
 import type { Session, SessionData } from './session.js';
@@ -62,15 +63,17 @@ export function session(options: SessionOptions = {}): Middleware {
       throw error;
     }
     if (slot.session === undefined) return;
-    const line = await commitSlot(slot);
+    const pending = commitSlot(slot);
+    // Most read-only requests settle without the store: no await, no extra tick.
+    const line = typeof pending === 'object' ? await pending : pending;
     if (line !== undefined) appendSetCookie(ctx, line);
   } as Middleware;
 }
 
-async function commitSlot(slot: RequestSlot): Promise<string | undefined> {
+function commitSlot(slot: RequestSlot): CommitResult {
   // A handler may have called getSession without awaiting it; its load must settle first (and a
-  // failed load rethrows here).
-  if (slot.state === undefined) await slot.session;
+  // failed load rejects here).
+  if (slot.state === undefined) return (slot.session as Promise<unknown>).then(() => slot.manager.commit(slot));
   return slot.manager.commit(slot);
 }
 
