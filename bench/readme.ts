@@ -134,7 +134,13 @@ scenario answers the same routes with the same handler: \`/write\` bumps a count
 small user record, \`/read\` reads it, \`/untouched\` never asks for the session. The load rotates through
 ${config.sessions} sessions made before the run, each connection from its own offset, never one hot cookie. koa-session 7 runs
 with an external in-memory store that keeps JSON text, as a remote store would (koa-session-kit's MemoryStore keeps
-serialized bytes too); both sign their cookies with the same \`app.keys\`. "server CPU" is CPU time over wall time:
+serialized bytes too); both sign their cookies with the same \`app.keys\`. The "floor" rows (\`bench/floor.ts\`) are
+one hand-written middleware doing only the work the design makes mandatory, with this package's own signer, digest,
+envelope, strict JSON serializer and cookie formatting: verify the HMAC, digest the id, fetch, decode; on a write
+walk, encode, store and send the cookie with the moved expiry. It has no lazy loading, Session object, commit queue,
+version check or error handling, so kit against floor is what that machinery costs, and floor against bare Koa is
+the price of the guarantees themselves: a goal the floor misses too asks for more than any implementation of this
+design can do on that machine. "server CPU" is CPU time over wall time:
 near 100% means the server was the limit. Server and load generator share the machine's cores, so a cheaper
 server also leaves more CPU to the load generator, and requests per second compare whole systems; CPU per request
 is the server's own cost.
