@@ -72,7 +72,64 @@ describe('new MemoryStore({ maxSessions })', () => {
     await sleep(200);
     expect(store.size).toBe(1);
   });
+});
 
+describe('a large MemoryStore (its records spread over several maps)', () => {
+  afterAll(closeStores);
+  // 60,000 sessions make four shards of about 15,000; the same behaviour as one map is expected.
+  const MAX = 60_000;
+  const ids = (count: number): string[] => Array.from({ length: count }, () => digestId(generateId()));
+
+  it('holds exactly maxSessions, keeps the sessions used lately and evicts the oldest unused ones', async () => {
+    const store = track(new MemoryStore({ maxSessions: MAX }));
+    const first = ids(MAX);
+    for (const id of first) await store.create(id, record(1));
+    const recent = first.slice(0, 2_000);
+    for (const id of recent) await store.get(id);
+    const more = ids(2_000);
+    for (const id of more) await store.create(id, record(2));
+    expect(store.size).toBe(MAX);
+    for (const id of [...recent, ...more]) expect(await store.get(id)).toBeDefined();
+    // Exactly 2,000 of the unused went, all from the oldest (evictions take turns among the maps,
+    // each giving up its own oldest unused ones, so they are not strictly the first 2,000).
+    const unused = first.slice(2_000);
+    const gone: number[] = [];
+    for (const [index, id] of unused.entries()) if ((await store.get(id)) === undefined) gone.push(index);
+    expect(gone).toHaveLength(2_000);
+    expect(Math.max(...gone)).toBeLessThan(6_000);
+  });
+
+  it('finds, updates, touches and destroys records wherever they live', async () => {
+    const store = track(new MemoryStore({ maxSessions: MAX }));
+    const all = ids(5_000);
+    for (const [i, id] of all.entries()) await store.create(id, record(i % 256));
+    for (const [i, id] of all.entries()) {
+      expect((await store.get(id))!.data[0]).toBe(i % 256);
+      expect(await store.update(id, record(7), 1)).toBe(2);
+    }
+    for (const id of all.slice(0, 1_000)) await store.destroy(id);
+    await store.destroy(all[0]!); // twice: still one fewer, not two
+    expect(store.size).toBe(4_000);
+    expect(await store.touch(all[1_000]!, Date.now() + HOUR_MS)).toBe(true);
+    expect(await store.touch(all[0]!, Date.now() + HOUR_MS)).toBe(false);
+  });
+
+  it('sweeps and prunes expired sessions in every map, counting each once', async () => {
+    const store = track(new MemoryStore({ maxSessions: MAX, sweepInterval: 50 }));
+    for (const id of ids(6_000)) await store.create(id, record(0, Date.now() + 30));
+    const live = ids(500);
+    for (const id of live) await store.create(id, record(1));
+    await sleep(250);
+    expect(store.size).toBe(500);
+    for (const id of ids(300)) await store.create(id, record(0, Date.now() + 10));
+    await sleep(20);
+    expect(await store.prune()).toBe(300);
+    expect(store.size).toBe(500);
+    for (const id of live) expect(await store.get(id)).toBeDefined();
+  });
+});
+
+describe('MemoryStore options', () => {
   it('refuses a maxSessions or sweepInterval that is not a positive integer', () => {
     expect(() => new MemoryStore({ maxSessions: 0 })).toThrow(RangeError);
     expect(() => new MemoryStore({ maxSessions: 1.5 })).toThrow('koa-session-kit: `maxSessions` must be an integer (received 1.5)');
