@@ -159,7 +159,7 @@ ${markdownRatios(results.ratios)}
 ${hotPathSection(results.hotPath)}
 ${scaleSection(results.scale)}
 ${serializerSection(results.serializers)}
-Run it yourself: \`npm run bench\` (about eight minutes on a quiet machine), \`npm run bench -- --quick\` (one round of
+Run it yourself: \`npm run bench\` (about ten minutes on a quiet machine), \`npm run bench -- --quick\` (one round of
 2 s and a smaller scale run), \`npm run bench -- --only kit-write,bare\`, \`npm run bench -- --scale\` (only the
 MemoryStore scale run, merged into the last results), \`npm run bench -- --no-scale\`, \`--rounds N\`,
 \`--duration S\`, \`--connections N\` (10 to 50). \`npx tsx bench/profile.ts kit-write\` profiles one scenario's

@@ -39,6 +39,11 @@ describe('bad cookies give a fresh session, never a 500', () => {
     expect(store.total).toBe(0);
   });
 
+  it('reads a cookie value wrapped in double quotes, which RFC 6265 allows', async () => {
+    const quoted = `koa.sid="${good}"`;
+    await client(app).get('/read').set('Cookie', quoted).expect(200, { isNew: false, size: 1 });
+  });
+
   it('starts fresh on a cookie signed with a key the app does not have', async () => {
     const other = cookiePair(await client(makeApp({ store }, routes, ['wrong-key'])).get('/set'));
     store.reset();

@@ -110,6 +110,20 @@ describe('several sessions in one app', () => {
     await client(app).get('/read').set('Cookie', `admin.sid=${value}`).expect(200, { admin: true });
   });
 
+  it('fails the request when two session() middlewares with one name run on it, and says to name them apart', async () => {
+    const app = new Koa();
+    app.keys = ['multi-key'];
+    const errors: Error[] = [];
+    app.on('error', (error: Error) => errors.push(error));
+    app.use(session({ store: track(new CountingStore()) }));
+    app.use(session({ store: track(new CountingStore()) }));
+    app.use((ctx) => void (ctx.body = 'unreachable'));
+    await client(app).get('/').expect(500);
+    expect(errors[0]?.message).toBe(
+      'koa-session-kit: two session() middlewares named `session` ran on one request; give each its own `name`',
+    );
+  });
+
   it('adds its Set-Cookie line after the ones the handler and other middleware set', async () => {
     const app = new Koa();
     app.keys = ['multi-key'];

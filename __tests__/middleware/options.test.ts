@@ -40,6 +40,16 @@ describe('session(options)', () => {
     );
   });
 
+  it.each([null, 'koa.sid', 42])('refuses options that are not an object (%p)', (options) => {
+    expect(() => session(options as unknown as SessionOptions)).toThrow(TypeError);
+    expect(() => session(options as unknown as SessionOptions)).toThrow('koa-session-kit: `options` must be an object');
+  });
+
+  it.each(['', 'has space', 'naïve', 'x'.repeat(256)])('refuses a serializer named %p: the name is written into every record', (name) => {
+    const serializer = { name, serialize: () => new Uint8Array(), deserialize: () => ({}) };
+    expect(() => session({ serializer })).toThrow('koa-session-kit: serializer `name` must be 1-255 printable ASCII characters');
+  });
+
   it('throws for an unknown option without a known hint', () => {
     expect(() => session({ colour: 'red' } as SessionOptions)).toThrow('koa-session-kit: unknown option `colour`');
   });

@@ -61,6 +61,40 @@ describe('session expiry', () => {
     await client(app).get('/count').set('Cookie', cookie).expect(200, { n: 1, maxAge: 10_000 });
   });
 
+  it('applies a lowered absoluteTimeout to sessions stored before the change', async () => {
+    const store = track(new CountingStore());
+    const cookie = cookiePair(await client(makeApp({ store, maxAge: 10_000 }, routes)).get('/count'));
+    await sleep(30);
+    // The record is still live in the store, but older than the new app's absoluteTimeout.
+    await client(makeApp({ store, maxAge: 10_000, absoluteTimeout: 20 }, routes))
+      .get('/read')
+      .set('Cookie', cookie)
+      .expect(200, { n: 0, maxAge: 10_000 });
+    await client(makeApp({ store, maxAge: 10_000 }, routes))
+      .get('/read')
+      .set('Cookie', cookie)
+      .expect(200, { n: 1, maxAge: 10_000 });
+  });
+
+  it.each([0, -1, Number.NaN, Number.POSITIVE_INFINITY, '1d'])(
+    'refuses session.maxAge = %p with a RangeError, leaving maxAge as it was',
+    async (value) => {
+      const app = makeApp(
+        { store: track(new CountingStore()), maxAge: 5_000 },
+        {
+          '/': async (ctx: Context) => {
+            const s = await getSession(ctx);
+            expect(() => {
+              s.maxAge = value as number;
+            }).toThrow(RangeError);
+            ctx.body = { maxAge: s.maxAge };
+          },
+        },
+      );
+      await client(app).get('/').expect(200, { maxAge: 5_000 });
+    },
+  );
+
   it('touches a rolling session without rewriting its data, throttled by touchAfter', async () => {
     const store = track(new CountingStore());
     const app = makeApp({ store, maxAge: 2000, rolling: true, touchAfter: 300 }, routes);
