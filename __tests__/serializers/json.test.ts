@@ -130,6 +130,12 @@ describe('jsonSerializer()', () => {
     expect(refusal({ list }).path).toBe('list');
   });
 
+  it('refuses an array with a symbol-keyed property, which JSON drops too', () => {
+    const list = Object.assign([1, 2], { [Symbol('meta')]: 3 });
+    expect(refusal({ list }).path).toBe('list');
+    expect(refusal({ list }).type).toBe('array with named properties');
+  });
+
   it('refuses a non-enumerable property, which JSON skips', () => {
     const value = Object.defineProperty({}, 'hidden', { value: 1, enumerable: false });
     expect(refusal({ v: value }).path).toBe('v.hidden');

@@ -177,3 +177,12 @@ describe('msgpackSerializer()', () => {
     assertEqualOrRefused(msgpack, rules);
   });
 });
+
+describe('msgpackSerializer() depth limit', () => {
+  it('refuses a Date nested past maxDepth, though Dates are carried and walked on a shorter path', () => {
+    let deep: Record<string, unknown> = { at: new Date(0) };
+    for (let i = 0; i < 3; i++) deep = { deep };
+    expect(() => msgpackSerializer({ maxDepth: 4 }).serialize(deep)).toThrow('nests deeper than 4 levels');
+    expect(() => msgpackSerializer({ maxDepth: 5 }).serialize(deep)).not.toThrow();
+  });
+});

@@ -1,7 +1,7 @@
 /** The one strictness walker: refuses, before encoding, every value a serializer would not bring back equal. */
 
 import { CYCLE_PROTOTYPES, ERROR_OWN_KEYS, ERROR_PROTOTYPES, isWellFormed, typedArrayName } from './builtins.js';
-import { compileCarries, MAX_DEPTH, type Carries, type CompiledCarries } from './carries.js';
+import { compileCarries, isReserved, MAX_DEPTH, type Carries, type CompiledCarries } from './carries.js';
 import { hiddenKey, propertySegment, refuse, refuseInstance, toSerializationError, type Refusal } from './refusal.js';
 
 /**
@@ -83,6 +83,9 @@ export class Walker {
     if (depth > this.#maxDepth) {
       return refuse('too deep', `nests deeper than ${this.#maxDepth} levels, the limit for session data`);
     }
+    // A Date holds no values: no cycle can pass through it, so it skips the path bookkeeping.
+    const proto = Object.getPrototypeOf(value) as object | null;
+    if (proto === Date.prototype) return this.#checkDate(value as Date);
     const ancestors = this.#ancestors;
     const at = ancestors.indexOf(value);
     if (at !== -1) return this.#checkCycle(at);
@@ -96,7 +99,7 @@ export class Walker {
       this.#seen = new Set(ancestors);
     }
     ancestors.push(value);
-    const refusal = this.#visitKind(value, depth);
+    const refusal = this.#visitKind(value, proto, depth);
     ancestors.pop();
     return refusal;
   }
@@ -123,17 +126,10 @@ export class Walker {
     return undefined;
   }
 
-  #visitKind(value: object, depth: number): Refusal | undefined {
+  #visitKind(value: object, proto: object | null, depth: number): Refusal | undefined {
     const carries = this.#carries;
-    const proto = Object.getPrototypeOf(value) as object | null;
     if (proto === Object.prototype || proto === null) return this.#visitProperties(value, depth);
     if (proto === Array.prototype) return this.#visitArray(value as unknown[], depth);
-    if (proto === Date.prototype) {
-      if (!carries.date) return refuse('Date', `is a Date, which the ${carries.serializer} serializer turns into a string`);
-      return carries.invalidDate || !Number.isNaN((value as Date).getTime())
-        ? undefined
-        : refuse('Invalid Date', `is an invalid Date, which the ${carries.serializer} serializer cannot store`);
-    }
     if (proto === Map.prototype) return carries.map ? this.#visitMap(value as Map<unknown, unknown>, depth) : refuse('Map');
     if (proto === Set.prototype) return carries.set ? this.#visitSet(value as Set<unknown>, depth) : refuse('Set');
     if (proto === RegExp.prototype) return carries.regexp ? this.#checkRegExp(value as RegExp) : refuse('RegExp');
@@ -163,13 +159,13 @@ export class Walker {
       names = Object.getOwnPropertyNames(value);
     }
     // Reserved names are checked on decoding too: JSON.parse keeps "__proto__" as an own key.
-    const reserved = this.#carries.reservedKeys;
+    const reserved = this.#carries.reservedKeyList;
     const checkSurrogates = this.#checkStrings;
     let count = 0;
     for (const key in value) {
       count++;
       let refusal: Refusal | undefined;
-      if (reserved.has(key)) {
+      if (isReserved(reserved, key)) {
         refusal = refuse(
           `${key} key`,
           `is under a \`${key}\` key, which the ${this.#carries.serializer} serializer refuses (the library mangles it, and it is a prototype-pollution risk)`,
@@ -206,8 +202,8 @@ export class Walker {
         return refusal;
       }
     }
-    // Named properties on an array (arr.total = 3) are dropped by every library; no decoder makes them.
-    if (this.#checkKeys && Object.keys(value).length !== length) {
+    // Named or symbol-keyed properties on an array (arr.total = 3) are dropped by every library; no decoder makes them.
+    if (this.#checkKeys && (Object.keys(value).length !== length || Object.getOwnPropertySymbols(value).length > 0)) {
       return refuse('array with named properties', 'is an array with named properties, which serializers drop');
     }
     return undefined;
@@ -243,6 +239,14 @@ export class Walker {
       index++;
     }
     return undefined;
+  }
+
+  #checkDate(value: Date): Refusal | undefined {
+    const carries = this.#carries;
+    if (!carries.date) return refuse('Date', `is a Date, which the ${carries.serializer} serializer turns into a string`);
+    return carries.invalidDate || !Number.isNaN(value.getTime())
+      ? undefined
+      : refuse('Invalid Date', `is an invalid Date, which the ${carries.serializer} serializer cannot store`);
   }
 
   #checkRegExp(value: RegExp): Refusal | undefined {

@@ -10,8 +10,10 @@ import { errorCode } from './io.js';
  *
  * Readers never lock: every session file appears by rename() or link(), so a reader that opens
  * the name sees a whole file, old or new. Writers that must check before they act (update at a
- * version, touch, destroy, create over an expired file, prune) first create `<id>.lock` with
- * O_CREAT|O_EXCL, which exactly one process can win; the holder reads the header, writes a temp
+ * version, touch, destroy, create over an expired file, prune) first link() a temp file holding
+ * their {pid, host, time, token} to `<id>.lock`, which exactly one process can win and which is
+ * never seen empty (an O_EXCL create is, between open and write: a writer killed there left a lock
+ * nobody could attribute, and every request on that session waited LOCK_STALE_MS); the holder reads the header, writes a temp
  * file, renames it over the session and unlinks the lock. A plain create needs no lock: link()
  * of its temp file fails with EEXIST when the name is taken, and locked writers only ever act on a
  * name that exists, so the two never step on each other.
@@ -65,7 +67,7 @@ function parseOwner(content: string): LockOwner | undefined {
       return { pid: pid as number, host, time }; // pid checked by isSafeInteger just above
     }
   } catch {
-    // A lock caught between its O_EXCL open and its write is empty: judged by its mtime instead.
+    // Locks are linked whole; an empty or foreign one (an older version's, a hand-made one) is judged by its mtime.
   }
   return undefined;
 }
@@ -88,16 +90,27 @@ function processExists(pid: number): boolean {
 export async function acquireLock(path: string, aside: () => string): Promise<HeldLock | undefined> {
   const deadline = performance.now() + LOCK_WAIT_MS;
   for (let attempt = 0; ; attempt++) {
+    // Written fresh on every attempt, so `time` says when the lock was taken, not when waiting began.
     const content = JSON.stringify({ pid: process.pid, host: HOST, time: Date.now(), token: randomBytes(8).toString('hex') });
-    try {
-      await writeFile(path, content, { flag: 'wx', mode: 0o600 });
-      return { path, content, acquiredAt: performance.now() };
-    } catch (error) {
-      if (errorCode(error) !== 'EEXIST') throw error;
-    }
+    if (await linkLock(path, content, aside())) return { path, content, acquiredAt: performance.now() };
     if (await breakIfStale(path, aside)) continue;
     if (performance.now() > deadline) return undefined;
     await sleep(Math.min(2 ** attempt, MAX_BACKOFF_MS) * (0.5 + Math.random()));
+  }
+}
+
+/** Writes `content` to `temp` and links it to `path`: true when this made the lock, false when one exists. */
+async function linkLock(path: string, content: string, temp: string): Promise<boolean> {
+  await writeFile(temp, content, { flag: 'wx', mode: 0o600 });
+  try {
+    await link(temp, path);
+    return true;
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST') throw error;
+    return false;
+  } finally {
+    // A process killed before this line leaves the temp file; prune() collects such leftovers.
+    await unlink(temp).catch(() => undefined);
   }
 }
 
