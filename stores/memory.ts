@@ -20,7 +20,10 @@ export interface MemoryStoreOptions {
 
 const DEFAULT_MAX_SESSIONS = 10_000;
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
-/** A sweep gives the event loop back after this long; slices of 4 ms still ran to 11 ms under load (GC work triggered inside them). */
+/**
+ * A sweep gives the event loop back after this long. Slices overrun it while the GC is busy with a
+ * large heap: 4 ms slices once ran to 11 ms in a full bench run, 2 ms slices to about 7.
+ */
 const SWEEP_SLICE_MS = 2;
 /**
  * Entries per shard the store aims at. A Map rehashes all its entries when it grows or shrinks
