@@ -26,6 +26,15 @@ export async function buildApp(spec: AppSpec): Promise<BenchApp> {
       app.use(bareRoutes());
       return { app, close: async () => {} };
     }
+    case 'bare-middleware': {
+      const app = newApp();
+      // Awaits the handler and does nothing after it: the least any session middleware must do.
+      app.use(async (_ctx, next) => {
+        await next();
+      });
+      app.use(bareRoutes());
+      return { app, close: async () => {} };
+    }
     case 'koa-session':
       return koaSessionApp();
     case 'floor':

@@ -74,6 +74,7 @@ export interface HotPathRow {
 /** The default rows: the scenarios the goals compare. */
 export const HOT_PATH_IDS = [
   'bare',
+  'bare-middleware',
   'koa-session-write',
   'koa-session-read',
   'floor-write',

@@ -140,7 +140,8 @@ envelope, strict JSON serializer and cookie formatting: verify the HMAC, digest 
 walk, encode, store and send the cookie with the moved expiry. It has no lazy loading, Session object, commit queue,
 version check or error handling, so kit against floor is what that machinery costs, and floor against bare Koa is
 the price of the guarantees themselves: a goal the floor misses too asks for more than any implementation of this
-design can do on that machine. "server CPU" is CPU time over wall time:
+design can do on that machine. "bare Koa + one empty async middleware" is the same floor for untouched routes: any
+middleware that acts after the handler costs at least that. "server CPU" is CPU time over wall time:
 near 100% means the server was the limit. Server and load generator share the machine's cores, so a cheaper
 server also leaves more CPU to the load generator, and requests per second compare whole systems; CPU per request
 is the server's own cost.

@@ -137,6 +137,8 @@ export function ratios(summaries: readonly Summary[]): Ratio[] {
     cpuRatio(by, 'floor-write', 'cpuMicrosPerRequest'),
     rpsRatio(by, 'kit write vs floor', 'kit-write', 'floor-write'),
     rpsRatio(by, 'kit read-only vs floor', 'kit-read', 'floor-read'),
+    rpsRatio(by, 'empty async middleware vs bare Koa (the untouched floor)', 'bare-middleware', 'bare'),
+    rpsRatio(by, 'untouched vs the empty async middleware', 'kit-untouched', 'bare-middleware'),
     rpsRatio(by, 'first visit vs bare Koa', 'kit-first-visit', 'bare'),
     rpsRatio(by, 'koa-session untouched vs bare Koa', 'koa-session-untouched', 'bare'),
     rpsRatio(by, 'superjson write vs JSON write', 'kit-superjson-write', 'kit-write'),

@@ -3,10 +3,11 @@
 /** What a server process builds. */
 export interface AppSpec {
   /**
-   * `bare`: Koa, no session; `floor`: the least a session with the kit's guarantees can do
+   * `bare`: Koa, no session; `bare-middleware`: the same with one empty async middleware in front
+   * (what any middleware that acts after the handler costs, the floor for untouched routes); `floor`: the least a session with the kit's guarantees can do
    * (bench/floor.ts); `naive-file` / `bare-pg`: the hand-written baselines issues 4 and 5 ask for.
    */
-  readonly kind: 'bare' | 'koa-session' | 'kit' | 'floor' | 'naive-file' | 'bare-pg';
+  readonly kind: 'bare' | 'bare-middleware' | 'koa-session' | 'kit' | 'floor' | 'naive-file' | 'bare-pg';
   readonly store?: 'memory' | 'file' | 'file-nofsync' | 'postgres' | 'redis' | 'cookie';
   readonly serializer?: 'json' | 'superjson' | 'msgpack';
 }
@@ -53,6 +54,13 @@ export const SCENARIOS: readonly Scenario[] = [
   kitScenario('kit-write', 'kit Memory+JSON, write', kit('memory'), '/write'),
   kitScenario('kit-read', 'kit Memory+JSON, read-only', kit('memory'), '/read'),
   kitScenario('kit-untouched', 'kit Memory+JSON, untouched route', kit('memory'), '/untouched'),
+  {
+    id: 'bare-middleware',
+    label: 'bare Koa + one empty async middleware',
+    app: { kind: 'bare-middleware' },
+    route: '/untouched',
+    cookies: 'synthetic',
+  },
   kitScenario('kit-first-visit', 'kit Memory+JSON, first visit (no cookie)', kit('memory'), '/write', 'none'),
   { id: 'floor-write', label: 'floor (hand-written minimum), write', app: { kind: 'floor' }, route: '/write', cookies: 'seeded' },
   { id: 'floor-read', label: 'floor (hand-written minimum), read-only', app: { kind: 'floor' }, route: '/read', cookies: 'seeded' },
