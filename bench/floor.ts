@@ -19,7 +19,7 @@ import { formatCookie, readCookie, resolveCookie } from '../src/cookie.js';
 import { EnvelopeCodec } from '../src/envelope.js';
 import { digestId, generateId, isValidId } from '../src/id.js';
 import { IdSigner } from '../src/signature.js';
-import { routes, type BenchData, type SessionView } from './handlers.js';
+import { objectView, routes } from './handlers.js';
 import type { BenchApp } from './modules.js';
 
 const DAY_MS = 86_400_000;
@@ -38,25 +38,6 @@ interface Slot {
   cookie: string | undefined;
   created: number;
   changed: boolean;
-}
-
-function viewOf(slot: Slot): SessionView {
-  const { data } = slot;
-  return {
-    get: (key) => {
-      const value = data[key];
-      return typeof value === 'number' ? value : undefined;
-    },
-    set: (key, value) => {
-      data[key] = value;
-      slot.changed = true;
-    },
-    hasUser: () => data.user !== undefined,
-    setUser: (user: BenchData['user']) => {
-      data.user = user;
-      slot.changed = true;
-    },
-  };
 }
 
 /** The floor app; `keys` are the same app keys the kit scenarios sign with. */
@@ -106,6 +87,11 @@ export function floorApp(app: Koa, keys: readonly string[]): BenchApp {
     records.set(digest, { data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1'), expires });
     ctx.res.setHeader('Set-Cookie', formatCookie(cookie, value, false, expires, now));
   });
-  app.use(routes(async (ctx) => viewOf(slots.get(ctx) as Slot)));
+  app.use(
+    routes(async (ctx) => {
+      const slot = slots.get(ctx) as Slot;
+      return objectView(slot.data, () => void (slot.changed = true));
+    }),
+  );
   return { app, close: async () => records.clear() };
 }

@@ -58,8 +58,11 @@ export function bareRoutes(): Middleware {
   };
 }
 
-/** A plain-object session (koa-session's `ctx.session`, the baselines' parsed JSON) as a SessionView. */
-export function objectView(data: Record<string, unknown>): SessionView {
+/**
+ * A plain-object session (koa-session's `ctx.session`, the baselines' parsed JSON) as a SessionView;
+ * `onWrite` runs after each write, for a baseline that saves only what changed.
+ */
+export function objectView(data: Record<string, unknown>, onWrite: () => void = () => {}): SessionView {
   return {
     get: (key) => {
       const value = data[key];
@@ -67,10 +70,12 @@ export function objectView(data: Record<string, unknown>): SessionView {
     },
     set: (key, value) => {
       data[key] = value;
+      onWrite();
     },
     hasUser: () => data.user !== undefined,
     setUser: (user) => {
       data.user = user;
+      onWrite();
     },
   };
 }

@@ -180,19 +180,29 @@ async function runHttp(): Promise<Pick<BenchResults, 'scenarios' | 'skipped' | '
   return { scenarios: summaries, skipped, ratios: list };
 }
 
-async function runScale(): Promise<BenchResults['scale']> {
-  log(`\nMemoryStore scale run (${scaleCount.toLocaleString('en-US')} sessions)...`);
-  const child = forkBench('memory-scale', ['--count', String(scaleCount)], ['--expose-gc']);
+/**
+ * Runs a bench module in its own process and resolves to the result it sends as `{ type, result }`,
+ * or to `{ error }` when it reports `${type}-error`, exits, or takes longer than `timeoutMs`.
+ */
+async function childResult<T>(
+  name: string,
+  args: string[],
+  nodeFlags: string[],
+  type: string,
+  timeoutMs: number,
+): Promise<T | { error: string }> {
+  const child = forkBench(name, args, nodeFlags);
   try {
-    const message = await nextMessage<{ type: 'scale'; result: ScaleResult } | { type: 'scale-error'; message: string }>(
-      child,
-      ['scale', 'scale-error'],
-      600_000,
-    );
-    return message.type === 'scale' ? message.result : { error: message.message };
+    const message = await nextMessage<{ type: string; result?: T; message?: string }>(child, [type, `${type}-error`], timeoutMs);
+    return message.type === type ? (message.result as T) : { error: String(message.message) };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }
+}
+
+async function runScale(): Promise<BenchResults['scale']> {
+  log(`\nMemoryStore scale run (${scaleCount.toLocaleString('en-US')} sessions)...`);
+  return childResult<ScaleResult>('memory-scale', ['--count', String(scaleCount)], ['--expose-gc'], 'scale', 600_000);
 }
 
 /** Cycles of the in-process measurement; each scenario's least batch over all cycles is kept. */
@@ -233,17 +243,7 @@ async function runHotPath(): Promise<HotPathRow[] | { error: string }> {
 /** bench/serializers.ts (the serializer micro-benchmark) in its own process, when that file exists. */
 async function runSerializers(): Promise<unknown> {
   log('\nserializer micro-benchmark (bench/serializers.ts)...');
-  const child = forkBench('serializers-child', quick ? ['--quick'] : []);
-  try {
-    const message = await nextMessage<{ type: 'serializers'; result: unknown } | { type: 'serializers-error'; message: string }>(
-      child,
-      ['serializers', 'serializers-error'],
-      300_000,
-    );
-    return message.type === 'serializers' ? message.result : { error: message.message };
-  } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) };
-  }
+  return childResult<unknown>('serializers-child', quick ? ['--quick'] : [], [], 'serializers', 300_000);
 }
 
 /** `--scale` alone keeps the HTTP numbers of the last full run and replaces only the scale section. */

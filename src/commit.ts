@@ -106,14 +106,14 @@ export class SessionCommitter {
     const { ctx, loaded } = slot;
     const dropOld = loaded?.digest !== undefined && (state.invalidated || slot.replaced || state.regenerated) ? loaded.digest : undefined;
     if (loaded === undefined || dropOld !== undefined) {
-      if (state.data.size === 0 && !state.forced && !state.regenerated && dropOld === undefined) {
-        return slot.hadCookie && state.invalidated ? this.#clearing(ctx) : undefined;
-      }
-      return this.#replaceRecord(store, slot, state, payload, dropOld);
+      if (state.data.size > 0 || state.forced || state.regenerated) return this.#replaceRecord(store, ctx, state, payload, dropOld);
+      // Nothing to keep: no record to write, and a cookie to clear only where one pointed at a session.
+      if (dropOld === undefined) return slot.hadCookie && state.invalidated ? this.#clearing(ctx) : undefined;
+      return this.#destroy(store, dropOld).then(() => (slot.hadCookie ? this.#clearing(ctx) : undefined));
     }
     const digest = loaded.digest as string; // server-side loads always carry a digest
     const now = Date.now();
-    if (state.forced || state.metaChanged || (payload !== loaded.payload && !sameBytes(payload, loaded.payload))) {
+    if (state.forced || state.metaChanged || !sameBytes(payload, loaded.payload)) {
       return this.#queue.run(digest, () => this.#update(store, slot, state, payload, digest));
     }
     const expires = this.#expires(state, state.created, now);
@@ -131,18 +131,7 @@ export class SessionCommitter {
   }
 
   /** A new record (first save, or the data moving to a new id), the old one destroyed after. */
-  async #replaceRecord(
-    store: Store,
-    slot: RequestSlot,
-    state: SessionState,
-    payload: Uint8Array,
-    dropOld: string | undefined,
-  ): Promise<string | undefined> {
-    const { ctx } = slot;
-    if (state.data.size === 0 && !state.forced && !state.regenerated) {
-      if (dropOld !== undefined) await this.#destroy(store, dropOld);
-      return slot.hadCookie ? this.#clearing(ctx) : undefined;
-    }
+  async #replaceRecord(store: Store, ctx: Context, state: SessionState, payload: Uint8Array, dropOld: string | undefined): Promise<string> {
     const line = await this.#create(store, ctx, state, payload);
     if (dropOld !== undefined) await this.#destroy(store, dropOld);
     return line;

@@ -3,7 +3,8 @@
 import type { Serializer } from './serializer.js';
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
+  // The same view (an untouched session's loaded payload) needs no byte comparison.
+  return a === b || (a.length === b.length && Buffer.compare(a, b) === 0);
 }
 
 /** Serialized form of one key's value, so "changed" means what the store would see change. */

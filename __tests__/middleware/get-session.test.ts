@@ -74,13 +74,18 @@ describe('getSession(ctx)', () => {
 
 describe('several sessions in one app', () => {
   afterAll(closeStores);
-
-  it('keeps session({ name }) apart, each with its own cookie and ctx.state[name]', async () => {
+  /** The default session and an `admin` one (cookie `admin.sid`), in front of `handler`. */
+  const twoSessions = (handler: Koa.Middleware): Koa => {
     const app = new Koa();
     app.keys = ['multi-key'];
     app.use(session({ store: track(new CountingStore()) }));
     app.use(session({ name: 'admin', store: track(new CountingStore()), cookie: { name: 'admin.sid' } }));
-    app.use(async (ctx) => {
+    app.use(handler);
+    return app;
+  };
+
+  it('keeps session({ name }) apart, each with its own cookie and ctx.state[name]', async () => {
+    const app = twoSessions(async (ctx) => {
       const user = await getSession(ctx);
       const admin = await getSession(ctx, 'admin');
       if (ctx.path === '/write') {
@@ -96,11 +101,7 @@ describe('several sessions in one app', () => {
   });
 
   it('refuses a signed cookie of one session presented under the other name', async () => {
-    const app = new Koa();
-    app.keys = ['multi-key'];
-    app.use(session({ store: track(new CountingStore()) }));
-    app.use(session({ name: 'admin', store: track(new CountingStore()), cookie: { name: 'admin.sid' } }));
-    app.use(async (ctx) => {
+    const app = twoSessions(async (ctx) => {
       const s = await getSession(ctx);
       const admin = await getSession(ctx, 'admin');
       if (ctx.path === '/write') s.set('who', 'user');
@@ -125,11 +126,7 @@ describe('several sessions in one app', () => {
   });
 
   it('adds its Set-Cookie line after the ones the handler and other middleware set', async () => {
-    const app = new Koa();
-    app.keys = ['multi-key'];
-    app.use(session({ store: track(new CountingStore()) }));
-    app.use(session({ name: 'admin', store: track(new CountingStore()), cookie: { name: 'admin.sid' } }));
-    app.use(async (ctx) => {
+    const app = twoSessions(async (ctx) => {
       ctx.append('Set-Cookie', 'theme=dark; Path=/');
       ctx.cookies.set('lang', 'en', { signed: false });
       (await getSession(ctx)).set('who', 'user');
