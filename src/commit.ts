@@ -9,7 +9,8 @@ import type { Loaded, RequestSlot, SessionManager } from './manager.js';
 import { reapplyChanges, sameBytes } from './merge.js';
 import { toPlainObject, type SessionState } from './session.js';
 import { isSealedCookieStore, type SealedCookieStore, type Store } from './store.js';
-import { callStore, KeyedQueue, storeFailure } from './store-call.js';
+import { KeyedQueue } from './keyed-queue.js';
+import { callStore, storeFailure } from './store-call.js';
 
 const debug = debuglog('koa-session-kit');
 
