@@ -62,8 +62,8 @@ export interface ResolvedCookie {
 
 /**
  * Formats cookie dates (IMF-fixdate), remembering the last second formatted: under load every
- * cookie set within one second carries the same Expires, and `toUTCString()` cost about 1 µs of
- * a write request's ~25 µs (bench/hot-path.ts, paired batches, Node 20).
+ * cookie set within one second carries the same Expires, and `toUTCString()` showed in the
+ * write scenario's profile.
  */
 export class HttpDates {
   #second = Number.NaN;

@@ -1,13 +1,13 @@
 /** `session()`, the middleware, and `getSession()` / `newSession()`, the way handlers reach it. */
 
 import type { Context, Middleware, Next } from 'koa';
-import { jsonSerializer } from '../serializers/json.js';
-import { MemoryStore } from '../stores/memory.js';
+import { commit } from './commit.js';
 import { SessionNotInstalledError } from './errors.js';
-import type { CommitResult } from './commit.js';
-import { RequestSlot, SessionManager } from './manager.js';
-import { resolveOptions, type SessionOptions } from './options.js';
+import type { SessionOptions } from './options.js';
 import type { Session, SessionData } from './session.js';
+import { appendSetCookie, attachToError } from './set-cookie.js';
+import { SessionSetup } from './setup.js';
+import { RequestSlot } from './slot.js';
 
 /**
  * Where a request keeps each session's slot: one Symbol per session name, so nothing collides
@@ -40,9 +40,8 @@ function statusOf(error: unknown): number {
  * sees the cookie.
  */
 export function session(options: SessionOptions = {}): Middleware {
-  const resolved = resolveOptions(options);
-  const manager = new SessionManager(resolved, resolved.store ?? new MemoryStore(), resolved.serializer ?? jsonSerializer());
-  const { name } = resolved;
+  const setup = new SessionSetup(options);
+  const { name } = setup;
   const key = slotKey(name);
 
   return async function session(ctx: Context, next: Next): Promise<void> {
@@ -50,7 +49,7 @@ export function session(options: SessionOptions = {}): Middleware {
     if (holder[key] !== undefined) {
       throw new Error(`koa-session-kit: two session() middlewares named \`${name}\` ran on one request; give each its own \`name\``);
     }
-    const slot = new RequestSlot(manager, ctx);
+    const slot = new RequestSlot(setup, ctx);
     holder[key] = slot;
     try {
       await next();
@@ -58,46 +57,16 @@ export function session(options: SessionOptions = {}): Middleware {
       // An HTTP error below 500 is an answer, not a failure: its session changes stand (a 401
       // after logout still logs out). Anything else discards them.
       if (statusOf(error) >= 500 || slot.session === undefined) throw error;
-      const line = await commitSlot(slot);
-      if (line !== undefined) attachCookie(error, line);
+      const line = await commit(slot);
+      if (line !== undefined) attachToError(error, line);
       throw error;
     }
     if (slot.session === undefined) return;
-    const pending = commitSlot(slot);
+    const pending = commit(slot);
     // Most read-only requests settle without the store: no await, no extra tick.
     const line = typeof pending === 'object' ? await pending : pending;
     if (line !== undefined) appendSetCookie(ctx, line);
   } as Middleware;
-}
-
-function commitSlot(slot: RequestSlot): CommitResult {
-  // A handler may have called getSession without awaiting it; its load must settle first (and a
-  // failed load rejects here).
-  if (slot.state === undefined) return (slot.session as Promise<unknown>).then(() => slot.manager.commit(slot));
-  return slot.manager.commit(slot);
-}
-
-/**
- * `ctx.append('Set-Cookie', line)` without Koa's delegate and getter layers, which cost half a
- * microsecond a request (measured). Like Koa, it keeps lines other middleware set and does
- * nothing once the headers are out (a handler that wrote the response itself).
- */
-function appendSetCookie(ctx: Context, line: string): void {
-  const res = ctx.res;
-  if (res.headersSent) return;
-  const previous = res.getHeader('set-cookie');
-  res.setHeader('Set-Cookie', previous === undefined ? line : Array.isArray(previous) ? [...previous, line] : [String(previous), line]);
-}
-
-/** Koa's default error handler drops every header but `err.headers`; the cookie rides there. */
-function attachCookie(error: unknown, line: string): void {
-  if (typeof error !== 'object' || error === null) return;
-  const carrier = error as { headers?: Record<string, string | string[]> };
-  const headers = { ...carrier.headers };
-  const existing = headers['Set-Cookie'] ?? headers['set-cookie'];
-  delete headers['set-cookie'];
-  headers['Set-Cookie'] = existing === undefined ? [line] : [...(Array.isArray(existing) ? existing : [existing]), line];
-  carrier.headers = headers;
 }
 
 /** Any Koa context (plain, router, or custom): only its identity and `state` are used. */
@@ -120,9 +89,8 @@ export function getSession<T extends object = SessionData>(ctx: SessionContext, 
   // Not an async function: every call after the first hands back the same promise, with no extra tick.
   const slot = slotOf(ctx, name);
   if (slot === undefined) return Promise.reject(new SessionNotInstalledError(name));
-  slot.session ??= slot.manager.load(slot);
   // The slot holds the untyped session; T is the caller's statement about its data.
-  return slot.session as unknown as Promise<Session<T>>;
+  return slot.open() as unknown as Promise<Session<T>>;
 }
 
 /**
@@ -132,7 +100,5 @@ export function getSession<T extends object = SessionData>(ctx: SessionContext, 
 export async function newSession<T extends object = SessionData>(ctx: SessionContext, name = 'session'): Promise<Session<T>> {
   const slot = slotOf(ctx, name);
   if (slot === undefined) throw new SessionNotInstalledError(name);
-  slot.session ??= slot.manager.load(slot);
-  await slot.session;
-  return slot.manager.replace(slot) as unknown as Session<T>;
+  return (await slot.replace()) as unknown as Session<T>;
 }

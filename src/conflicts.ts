@@ -1,0 +1,108 @@
+/**
+ * The conflict policy: when another request saved the session first, this request's own
+ * key-level changes are re-applied on the fresh copy and the write is tried again, a bounded
+ * number of times. No deep merge, and a session destroyed meanwhile is never brought back.
+ */
+
+import { debuglog } from 'node:util';
+import { callStore, SessionStoreError, storeFailure } from './errors.js';
+import type { Serializer } from './serializer.js';
+import { toPlainObject, type SessionState } from './session.js';
+import { clearingLine, cookieLine, loadedValue } from './set-cookie.js';
+import type { Loaded } from './load.js';
+import type { RequestSlot } from './slot.js';
+import type { Store } from './store.js';
+
+const debug = debuglog('koa-session-kit');
+
+/** Retries of an update that lost a version race before giving up with a SessionStoreError. */
+export const MAX_CONFLICT_RETRIES = 8;
+
+/** Equal bytes; the same view (an untouched session's loaded payload) needs no comparison. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a === b || (a.length === b.length && Buffer.compare(a, b) === 0);
+}
+
+/** Serialized form of one key's value, so "changed" means what the store would see change. */
+function encodeEntry(serializer: Serializer, key: string, value: unknown): Uint8Array {
+  const single: Record<string, unknown> = Object.create(null);
+  single[key] = value;
+  return serializer.serialize(single);
+}
+
+/**
+ * The data this request should write when another request saved first. Keys this request set,
+ * changed in place or deleted (compared with what it loaded) are applied on top of `fresh`; every
+ * other key keeps the fresh value. After `clear()` the request's own data wins whole, since
+ * clearing is a statement about every key, the ones added meanwhile included.
+ */
+export function reapplyChanges(
+  serializer: Serializer,
+  loaded: ReadonlyMap<string, unknown>,
+  current: ReadonlyMap<string, unknown>,
+  fresh: ReadonlyMap<string, unknown>,
+  cleared: boolean,
+): Map<string, unknown> {
+  if (cleared) return new Map(current);
+  const merged = new Map(fresh);
+  for (const [key, value] of current) {
+    if (!loaded.has(key) || !sameBytes(encodeEntry(serializer, key, value), encodeEntry(serializer, key, loaded.get(key)))) {
+      merged.set(key, value);
+    }
+  }
+  for (const key of loaded.keys()) if (!current.has(key)) merged.delete(key);
+  return merged;
+}
+
+/**
+ * Writes a loaded session's new data at the version it was loaded at, retrying on conflicts as
+ * above. Resolves to the Set-Cookie line to send: the session's, or one clearing the cookie when
+ * another request destroyed the session meanwhile.
+ */
+export async function updateWithRetries(
+  slot: RequestSlot,
+  store: Store,
+  state: SessionState,
+  payload: Uint8Array,
+  digest: string,
+): Promise<string> {
+  const { setup, ctx } = slot;
+  const loaded = slot.opened?.loaded as Loaded; // only a loaded session is updated
+  const value = loadedValue(slot, state.identity as string);
+  let version = loaded.version;
+  let created = state.created;
+  let maxAge = state.maxAge;
+  let bytes = payload;
+  let original: Map<string, unknown> | undefined;
+  for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
+    const now = Date.now();
+    const expires = setup.expiresAt(maxAge, created, now);
+    // Formatted before the write: a cookie too large to send must not leave a record behind.
+    const line = cookieLine(setup, ctx, value, expires, now);
+    const data = setup.codec.encode(created, maxAge, bytes);
+    let written: number | undefined;
+    try {
+      written = await store.update(digest, { data, expires }, version);
+    } catch (error) {
+      throw storeFailure('update', digest, error);
+    }
+    if (written !== undefined) return line;
+    const fresh = await callStore('get', digest, () => store.get(digest));
+    if (fresh === undefined) {
+      debug('%s: session was destroyed by another request; not resurrecting it', setup.name);
+      return clearingLine(setup, ctx);
+    }
+    const decoded = setup.decode(fresh.data);
+    version = fresh.version;
+    if (decoded === undefined) continue; // unreadable: overwrite it with this request's data
+    original ??= setup.decode(loaded.record)?.data ?? new Map();
+    const merged = reapplyChanges(setup.serializer, original, state.data, decoded.data, state.cleared);
+    bytes = setup.serializer.serialize(toPlainObject(merged));
+    created = decoded.created;
+    maxAge = state.metaChanged ? state.maxAge : decoded.maxAge;
+  }
+  throw new SessionStoreError(
+    `koa-session-kit: gave up saving session ${digest.slice(0, 8)}… after ${MAX_CONFLICT_RETRIES} conflicting writes; the stored session is unchanged`,
+    { operation: 'update' },
+  );
+}

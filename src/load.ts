@@ -1,0 +1,113 @@
+/** Loading a session: the cookie read and verified, the record fetched, decoded and checked for age. */
+
+import type { Context } from 'koa';
+import { MAX_COOKIE_BYTES, readCookie } from './cookie.js';
+import { storeFailure } from './errors.js';
+import { digestId, isValidId } from './id.js';
+import { emptyState, storedState, type SessionState } from './session.js';
+import type { SessionSetup } from './setup.js';
+import { isSealedCookieStore, type Store, type StoredRecord } from './store.js';
+
+/** What was loaded for this request, kept to detect changes and to write at the right version. */
+export interface Loaded {
+  /** The store key (digest of the id); undefined for a sealed cookie. */
+  readonly digest: string | undefined;
+  readonly version: number;
+  readonly expires: number;
+  /** The whole stored envelope, resealed as is when only the expiry moves. */
+  readonly record: Uint8Array;
+  /** The serialized user data inside it, compared with the new bytes at commit. */
+  readonly payload: Uint8Array;
+}
+
+/** What loading found for this request. */
+export interface Opened {
+  /** The state the request's Session reads and writes. */
+  readonly state: SessionState;
+  /** The stored session behind it; undefined for a new one. */
+  readonly loaded: Loaded | undefined;
+  /** The request carried a cookie of this session's name, valid or not. */
+  readonly hadCookie: boolean;
+  /** The cookie was verified by an older key: send it again signed or sealed with the newest. */
+  readonly stale: boolean;
+  /** The cookie value as received, when it is already what the newest key would sign: a commit
+   * that keeps the id sends it back instead of computing the same HMAC again. */
+  readonly currentValue: string | undefined;
+}
+
+/** The id a cookie value carries, with what its verification told. */
+interface ParsedId {
+  id: string;
+  stale: boolean;
+  currentValue: string | undefined;
+}
+
+/** What this request's cookie leads to; a Promise only when a server-side store must be asked. */
+export function load(setup: SessionSetup, ctx: Context, now: number): Opened | Promise<Opened> {
+  const { cookie } = setup.options;
+  const raw = readCookie(ctx.headers.cookie, cookie.name);
+  if (raw === undefined) return fresh(setup, now, false);
+  if (raw.length + cookie.name.length + 1 > MAX_COOKIE_BYTES) return fresh(setup, now, true, 'cookie oversized');
+  const store = setup.store;
+  if (isSealedCookieStore(store)) {
+    const opened = store.open(raw, now);
+    // The store has logged why (one line per rejection); a second line here would only repeat it.
+    if (opened === undefined) return fresh(setup, now, true);
+    const parsed = { id: '', stale: opened.stale === true, currentValue: undefined };
+    return adopt(setup, parsed, undefined, { ...opened, version: 0 }, now) ?? fresh(setup, now, true);
+  }
+  const parsed = parseId(setup, ctx, raw);
+  if (parsed === undefined) return fresh(setup, now, true);
+  return fetch(setup, store, parsed, now);
+}
+
+async function fetch(setup: SessionSetup, store: Store, parsed: ParsedId, now: number): Promise<Opened> {
+  const digest = digestId(parsed.id);
+  let record: StoredRecord | undefined;
+  try {
+    record = await store.get(digest);
+  } catch (error) {
+    throw storeFailure('get', digest, error);
+  }
+  if (record === undefined || record.expires <= now) return fresh(setup, now, true, 'session id unknown to the store or expired');
+  return adopt(setup, parsed, digest, record, now) ?? fresh(setup, now, true);
+}
+
+/** The loaded session, or undefined (one debug line) when its record does not decode or is past its absolute timeout. */
+function adopt(setup: SessionSetup, parsed: ParsedId, digest: string | undefined, record: StoredRecord, now: number): Opened | undefined {
+  const decoded = setup.decode(record.data);
+  if (decoded === undefined) return undefined;
+  const { absoluteTimeout, maxAge } = setup.options;
+  if (absoluteTimeout !== undefined && decoded.created + absoluteTimeout <= now) {
+    return setup.reject('session passed its absoluteTimeout');
+  }
+  const loaded: Loaded = { digest, version: record.version, expires: record.expires, record: record.data, payload: decoded.payload };
+  return {
+    state: storedState(maxAge, digest === undefined ? undefined : parsed.id, decoded),
+    loaded,
+    hadCookie: true,
+    stale: parsed.stale,
+    currentValue: parsed.currentValue,
+  };
+}
+
+function fresh(setup: SessionSetup, now: number, hadCookie: boolean, reason?: string): Opened {
+  if (reason !== undefined) setup.reject(reason);
+  return { state: emptyState(setup.options.maxAge, now), loaded: undefined, hadCookie, stale: false, currentValue: undefined };
+}
+
+/** The id in a cookie value, or undefined (and one debug line) for anything malformed or badly signed. */
+function parseId(setup: SessionSetup, ctx: Context, raw: string): ParsedId | undefined {
+  const signer = setup.signerFor(ctx);
+  if (signer === undefined) {
+    if (!isValidId(raw)) return setup.reject('cookie malformed');
+    return { id: raw, stale: false, currentValue: raw };
+  }
+  const dot = raw.indexOf('.');
+  if (dot === -1) return setup.reject('cookie is not signed');
+  const id = raw.slice(0, dot);
+  if (!isValidId(id)) return setup.reject('cookie malformed');
+  const verified = signer.verify(id, raw.slice(dot + 1));
+  if (verified === undefined) return setup.reject('signature matches no key');
+  return { id, stale: verified.stale, currentValue: verified.stale ? undefined : raw };
+}
