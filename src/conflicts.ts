@@ -11,12 +11,26 @@ import { toPlainObject, type SessionState } from './session.js';
 import { clearingLine, cookieLine, loadedValue } from './set-cookie.js';
 import type { Loaded } from './load.js';
 import type { RequestSlot } from './slot.js';
+import type { Written } from './setup.js';
 import type { Store } from './store.js';
 
 const debug = debuglog('koa-session-kit');
 
 /** Retries of an update that lost a version race before giving up with a SessionStoreError. */
-export const MAX_CONFLICT_RETRIES = 8;
+export const MAX_CONFLICT_RETRIES = 32;
+/** The first retry waits up to this long; each later one up to twice the one before, up to the cap. */
+const BACKOFF_BASE_MS = 1;
+const BACKOFF_CAP_MS = 50;
+
+/**
+ * A random wait before retry `attempt` ("full jitter"): writers from several processes that
+ * collided once would collide again if they all retried at once. Only a conflict waits, so an
+ * uncontended write never does.
+ */
+function backoff(attempt: number): Promise<void> {
+  const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
 
 /** Equal bytes; the same view (an untouched session's loaded payload) needs no comparison. */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -55,8 +69,8 @@ export function reapplyChanges(
 }
 
 /**
- * Writes a loaded session's new data at the version it was loaded at, retrying on conflicts as
- * above. Resolves to the Set-Cookie line to send: the session's, or one clearing the cookie when
+ * Writes a loaded session's new data at the version it was loaded at; on a conflict, waits a
+ * jittered backoff, reloads, re-applies this request's changes and tries again. Resolves to the Set-Cookie line to send: the session's, or one clearing the cookie when
  * another request destroyed the session meanwhile.
  */
 export async function updateWithRetries(
@@ -74,7 +88,22 @@ export async function updateWithRetries(
   let maxAge = state.maxAge;
   let bytes = payload;
   let original: Map<string, unknown> | undefined;
-  for (let attempt = 0; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
+  /** Takes a newer copy of the record as the base: this request's changes re-applied on it. */
+  const rebase = (fresh: Written): void => {
+    version = fresh.version;
+    const decoded = setup.decode(fresh.data);
+    if (decoded === undefined) return; // unreadable: overwrite it with this request's data
+    original ??= setup.decode(loaded.record)?.data ?? new Map();
+    const merged = reapplyChanges(setup.serializer, original, state.data, decoded.data, state.cleared);
+    bytes = setup.serializer.serialize(toPlainObject(merged));
+    created = decoded.created;
+    maxAge = state.metaChanged ? state.maxAge : decoded.maxAge;
+  };
+  // A commit queued behind another of this process starts from what that one wrote, not from a
+  // version it already knows is gone: no failed write, no reload.
+  const ahead = setup.queue.noteFor(digest);
+  if (ahead !== undefined && ahead.version > version) rebase(ahead);
+  for (let attempt = 0; ; attempt++) {
     const now = Date.now();
     const expires = setup.expiresAt(maxAge, created, now);
     // Formatted before the write: a cookie too large to send must not leave a record behind.
@@ -86,20 +115,18 @@ export async function updateWithRetries(
     } catch (error) {
       throw storeFailure('update', digest, error);
     }
-    if (written !== undefined) return line;
+    if (written !== undefined) {
+      setup.queue.leaveNote(digest, { version: written, data });
+      return line;
+    }
+    if (attempt === MAX_CONFLICT_RETRIES) break;
+    await backoff(attempt);
     const fresh = await callStore('get', digest, () => store.get(digest));
     if (fresh === undefined) {
       debug('%s: session was destroyed by another request; not resurrecting it', setup.name);
       return clearingLine(setup, ctx);
     }
-    const decoded = setup.decode(fresh.data);
-    version = fresh.version;
-    if (decoded === undefined) continue; // unreadable: overwrite it with this request's data
-    original ??= setup.decode(loaded.record)?.data ?? new Map();
-    const merged = reapplyChanges(setup.serializer, original, state.data, decoded.data, state.cleared);
-    bytes = setup.serializer.serialize(toPlainObject(merged));
-    created = decoded.created;
-    maxAge = state.metaChanged ? state.maxAge : decoded.maxAge;
+    rebase(fresh);
   }
   throw new SessionStoreError(
     `koa-session-kit: gave up saving session ${digest.slice(0, 8)}… after ${MAX_CONFLICT_RETRIES} conflicting writes; the stored session is unchanged`,

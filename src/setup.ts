@@ -13,6 +13,12 @@ import type { SessionStore } from './store.js';
 
 const debug = debuglog('koa-session-kit');
 
+/** A record this process has just written, at the version the store gave it. */
+export interface Written {
+  readonly version: number;
+  readonly data: Uint8Array;
+}
+
 /** A stored envelope, opened and decoded. */
 export interface Decoded {
   created: number;
@@ -38,8 +44,11 @@ export class SessionSetup {
   readonly store: SessionStore;
   readonly serializer: Serializer;
   readonly codec: EnvelopeCodec;
-  /** Commits of one id in this process run one at a time; the version check covers other processes. */
-  readonly queue = new KeyedQueue();
+  /**
+   * Commits of one id in this process run one at a time; the version check covers other
+   * processes. Each leaves the record it wrote for the next, which then need not reload it.
+   */
+  readonly queue = new KeyedQueue<Written>();
   readonly #signer: IdSigner | undefined;
   #appKeys: unknown;
   #appSigner: IdSigner | undefined;

@@ -154,4 +154,15 @@ describe('in one process', () => {
     expect(peak).toBe(1);
     expect(Object.keys((await app.get('/all').set('Cookie', cookie)).body)).toHaveLength(11);
   });
+
+  it('writes each queued commit once, starting from what the commit ahead wrote, with no reload', async () => {
+    const store = track(new CountingStore());
+    const app = client(makeApp({ store }, barrierRoutes(10)));
+    const cookie = cookiePair(await app.get('/seed'));
+    store.reset();
+    await Promise.all(Array.from({ length: 10 }, (_, i) => app.get(`/set?k=k${i}&v=${i}`).set('Cookie', cookie).expect(200)));
+    // Ten loads, ten writes: none of the ten lost a version race to a commit of its own process.
+    expect(store.calls).toEqual({ get: 10, create: 0, update: 10, touch: 0, destroy: 0 });
+    expect(Object.keys((await app.get('/all').set('Cookie', cookie)).body)).toHaveLength(11);
+  });
 });
