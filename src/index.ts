@@ -1,6 +1,7 @@
 /** koa-session-kit: sessions for Koa, after aiohttp_session. The public surface, named exports only. */
 
-import type { Session } from './session.js';
+import type { SessionView } from './ctx-session.js';
+import type { Session, SessionDataOf } from './session.js';
 
 export { session, getSession, newSession } from './middleware.js';
 export type { SessionContext } from './middleware.js';
@@ -10,7 +11,8 @@ export type { CookieOptions } from './cookie.js';
 export { MAX_COOKIE_BYTES } from './cookie.js';
 
 // The class is exported as a type only: sessions come from getSession(), never from `new`.
-export type { Session, SessionData } from './session.js';
+export type { Session, SessionData, SessionTypes, SessionDataOf } from './session.js';
+export type { SessionView, SessionViewMethods, SessionCallback } from './ctx-session.js';
 
 export {
   SessionKitError,
@@ -38,7 +40,13 @@ export { jsonSerializer } from '../serializers/json.js';
 
 declare module 'koa' {
   interface DefaultState {
-    /** The default session, once `getSession(ctx)` has loaded it. */
-    session?: Session;
+    /** The default session, once `getSession(ctx)` has loaded it (its view, with `ctxSession` on). */
+    session?: Session<SessionDataOf<'session'>>;
+  }
+  interface DefaultContext {
+    /** The `ctx.session` view, with `session({ ctxSession: true })`; undefined without it. */
+    get session(): SessionView<SessionDataOf<'session'>> | undefined;
+    /** `null` logs out (as `invalidate()`); an object replaces the data. */
+    set session(value: Partial<SessionDataOf<'session'>> | null | undefined);
   }
 }

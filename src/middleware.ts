@@ -2,9 +2,10 @@
 
 import type { Context, Middleware, Next } from 'koa';
 import { commit } from './commit.js';
+import { defineViewProperty } from './ctx-session.js';
 import { SessionNotInstalledError } from './errors.js';
 import type { SessionOptions } from './options.js';
-import type { Session, SessionData } from './session.js';
+import type { Session, SessionDataOf, SessionTypes } from './session.js';
 import { appendSetCookie, attachToError } from './set-cookie.js';
 import { SessionSetup } from './setup.js';
 import { RequestSlot } from './slot.js';
@@ -43,6 +44,9 @@ export function session(options: SessionOptions = {}): Middleware {
   const setup = new SessionSetup(options);
   const { name } = setup;
   const key = slotKey(name);
+  const viewProperty = setup.options.ctxSession;
+  /** App contexts that carry the view's property already. */
+  const viewing = new WeakSet<object>();
 
   return async function session(ctx: Context, next: Next): Promise<void> {
     const holder = ctx as Context & SlotHolder;
@@ -51,6 +55,15 @@ export function session(options: SessionOptions = {}): Middleware {
     }
     const slot = new RequestSlot(setup, ctx);
     holder[key] = slot;
+    if (viewProperty !== undefined) {
+      const proto = ctx.app.context;
+      if (!viewing.has(proto)) {
+        defineViewProperty(proto, viewProperty, (c) => (c as SlotHolder)[key]);
+        viewing.add(proto);
+      }
+      // Middleware reads ctx.session synchronously: load it now (a cookie-less request makes no store call).
+      await slot.open();
+    }
     try {
       await next();
     } catch (error) {
@@ -82,23 +95,34 @@ function slotOf(ctx: SessionContext, name: string): RequestSlot | undefined {
  * The request's session, loaded on first call and the same object on every later call; also
  * set as `ctx.state.session` (or `ctx.state[name]`). Rejects with a SessionNotInstalledError
  * when no `session()` middleware ran for this request, and with a SessionStoreError when the
- * store fails.
+ * store fails. Its data type is the one declared in {@link SessionTypes}, unless given here.
  * @param name which session, when the app installed several (`session({ name })`)
  */
-export function getSession<T extends object = SessionData>(ctx: SessionContext, name = 'session'): Promise<Session<T>> {
+// Two type parameters, the second left to its constraint, so `getSession<MyData>(…)` (one) only ever means the overload below.
+export function getSession<N extends keyof SessionTypes & string, D extends SessionDataOf<N>>(
+  ctx: SessionContext,
+  name: N,
+): Promise<Session<D>>;
+export function getSession<T extends object = SessionDataOf<'session'>>(ctx: SessionContext, name?: string): Promise<Session<T>>;
+export function getSession(ctx: SessionContext, name = 'session'): Promise<unknown> {
   // Not an async function: every call after the first hands back the same promise, with no extra tick.
   const slot = slotOf(ctx, name);
   if (slot === undefined) return Promise.reject(new SessionNotInstalledError(name));
-  // The slot holds the untyped session; T is the caller's statement about its data.
-  return slot.open() as unknown as Promise<Session<T>>;
+  // The slot holds the untyped session; the type is the caller's (or the app's) statement about its data.
+  return slot.open();
 }
 
 /**
  * Replaces the request's session with a fresh, empty one under a new id (call it at login); the
  * previous record is destroyed at commit, so an id planted before login is worthless after it.
  */
-export async function newSession<T extends object = SessionData>(ctx: SessionContext, name = 'session'): Promise<Session<T>> {
+export function newSession<N extends keyof SessionTypes & string, D extends SessionDataOf<N>>(
+  ctx: SessionContext,
+  name: N,
+): Promise<Session<D>>;
+export function newSession<T extends object = SessionDataOf<'session'>>(ctx: SessionContext, name?: string): Promise<Session<T>>;
+export async function newSession(ctx: SessionContext, name = 'session'): Promise<unknown> {
   const slot = slotOf(ctx, name);
   if (slot === undefined) throw new SessionNotInstalledError(name);
-  return (await slot.replace()) as unknown as Session<T>;
+  return slot.replace();
 }

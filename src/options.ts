@@ -55,6 +55,15 @@ export interface SessionOptions {
    * @default 'session'
    */
   name?: string | undefined;
+  /**
+   * Also expose the session as a plain object on the context, for middleware written against
+   * koa-session or express-session (koa-passport, koa-csrf, grant): `true` puts it at
+   * `ctx.session` (at `ctx[name]` for a session with a `name`), a string at that property. The
+   * session is then loaded before the downstream middleware runs (no store call without a cookie),
+   * and `ctx.state[name]` holds the same view. Off, sessions load only when `getSession` is called.
+   * @default false
+   */
+  ctxSession?: boolean | string | undefined;
 }
 
 /** One entry per option, so the compiler fails when an option is added here but not there. */
@@ -68,6 +77,7 @@ const OPTION_KEYS: { readonly [K in keyof Required<SessionOptions>]: true } = {
   touchAfter: true,
   cookie: true,
   name: true,
+  ctxSession: true,
 };
 
 /** Spellings from express-session, koa-session and others, and what we call them. */
@@ -101,6 +111,8 @@ export interface ResolvedOptions {
   readonly rolling: boolean;
   readonly touchAfter: number;
   readonly cookie: ResolvedCookie;
+  /** The context property of the `ctx.session` view, or undefined when it is off. */
+  readonly ctxSession: string | undefined;
 }
 
 const describe = (value: unknown): string =>
@@ -169,6 +181,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     rolling,
     touchAfter,
     cookie: resolveCookie(options.cookie ?? {}),
+    ctxSession: resolveCtxSession(options.ctxSession, name),
   };
 }
 
@@ -182,4 +195,16 @@ export function checkKeys(option: string, keys: unknown): asserts keys is readon
       throw new TypeError(`koa-session-kit: \`${option}\` must hold only non-empty strings or byte arrays (received ${describe(key)})`);
     }
   }
+}
+
+/** The view's property: `true` names it after the session, a string names it. */
+function resolveCtxSession(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return name;
+  if (typeof value !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(value) || value in Object.prototype) {
+    throw new TypeError(
+      `koa-session-kit: \`ctxSession\` must be a boolean or a property name such as 'session' (received ${describe(value)})`,
+    );
+  }
+  return value;
 }

@@ -5,6 +5,29 @@ import { isValidId } from './id.js';
 /** The shape of session data: string keys to serializable values. */
 export type SessionData = Record<string, unknown>;
 
+/**
+ * The app's sessions, declared once by module augmentation, so `getSession(ctx)`,
+ * `ctx.state.session` and the `ctx.session` view are typed with no generic at the call:
+ *
+ * ```ts
+ * declare module 'koa-session-kit' {
+ *   interface SessionTypes {
+ *     session: { views: number; user?: string }; // the default session
+ *     admin: { token: string };                 // session({ name: 'admin' })
+ *   }
+ * }
+ * ```
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface -- filled in by the app's augmentation
+export interface SessionTypes {}
+
+/** The data type declared for session `N` in {@link SessionTypes}, or {@link SessionData} when none is. */
+export type SessionDataOf<N extends string> = N extends keyof SessionTypes
+  ? SessionTypes[N] extends object
+    ? SessionTypes[N]
+    : SessionData
+  : SessionData;
+
 /** What the middleware and the Session share for one request. Not exported from the package. */
 export interface SessionState {
   data: Map<string, unknown>;
@@ -90,10 +113,12 @@ export function settleIdentity(state: SessionState, id: string): void {
  */
 export class Session<T extends object = SessionData> implements Iterable<[keyof T & string, T[keyof T]]> {
   readonly #state: SessionState;
+  readonly #reserved: ReadonlySet<string> | undefined;
 
   /** @internal Made by the middleware only. */
-  constructor(state: SessionState) {
+  constructor(state: SessionState, reserved?: ReadonlySet<string>) {
     this.#state = state;
+    this.#reserved = reserved;
   }
 
   get<K extends keyof T & string>(key: K): T[K] | undefined {
@@ -106,6 +131,11 @@ export class Session<T extends object = SessionData> implements Iterable<[keyof 
   /** Sets a value; returns the session so calls chain. */
   set<K extends keyof T & string>(key: K, value: T[K]): this {
     if (typeof key !== 'string') throw new TypeError(`koa-session-kit: session keys must be strings (received ${typeof key})`);
+    if (this.#reserved?.has(key)) {
+      throw new TypeError(
+        `koa-session-kit: \`${key}\` cannot be a session key while \`ctxSession\` is on: ctx.session.${key} is the view's own (rename the key)`,
+      );
+    }
     this.#state.data.set(key, value);
     this.#state.touched = true;
     return this;

@@ -1,12 +1,13 @@
 /** One session's bookkeeping for one request: made by the middleware, opened by `getSession`. */
 
 import type { Context } from 'koa';
+import { createView, RESERVED_VIEW_KEYS, type SessionView, type ViewHost } from './ctx-session.js';
 import { load, type Opened } from './load.js';
 import { emptyState, Session, type SessionState } from './session.js';
 import type { SessionSetup } from './setup.js';
 
 /** The per-request slot. Its fields are written here only; the Session writes its own state. */
-export class RequestSlot {
+export class RequestSlot implements ViewHost {
   readonly setup: SessionSetup;
   readonly ctx: Context;
   /** `getSession`'s promise: every call in one request gets the same one. */
@@ -15,6 +16,8 @@ export class RequestSlot {
   opened: Opened | undefined;
   /** `newSession()` replaced a loaded session: its record is destroyed at commit. */
   replaced = false;
+  #current: Session | undefined;
+  #view: SessionView | undefined;
 
   constructor(setup: SessionSetup, ctx: Context) {
     this.setup = setup;
@@ -29,6 +32,34 @@ export class RequestSlot {
   /** A fresh empty session in place of the loaded one, whose record goes at commit. */
   async replace(): Promise<Session> {
     await this.open();
+    return this.#replaceOpened();
+  }
+
+  /** The loaded Session, for the `ctx.session` view (the middleware loads it before `next()`). */
+  current(): Session {
+    if (this.#current === undefined) throw new Error('koa-session-kit: the session is not loaded yet; await getSession(ctx) first');
+    return this.#current;
+  }
+
+  /** The view's `regenerate()`: as `newSession()`, on a session already loaded. */
+  regenerate(): void {
+    this.current();
+    this.#replaceOpened();
+  }
+
+  /** The view's `reload()`: this request's changes dropped, the session read again from its cookie. */
+  reload(): Promise<Session> {
+    this.replaced = false;
+    this.session = this.#load();
+    return this.session;
+  }
+
+  /** This request's `ctx.session` view, made on first use. */
+  get view(): SessionView {
+    return (this.#view ??= createView(this));
+  }
+
+  #replaceOpened(): Session {
     const opened = this.opened as Opened; // set once open() has settled
     const state = emptyState(this.setup.options.maxAge, Date.now());
     this.opened = { ...opened, state };
@@ -47,8 +78,11 @@ export class RequestSlot {
   }
 
   #expose(state: SessionState): Session {
-    const session = new Session(state);
-    this.ctx.state[this.setup.name] = session;
+    const viewing = this.setup.options.ctxSession !== undefined;
+    const session = new Session(state, viewing ? RESERVED_VIEW_KEYS : undefined);
+    this.#current = session;
+    // With the view on, middleware that looks in ctx.state first (koa-passport) finds the view too.
+    this.ctx.state[this.setup.name] = viewing ? this.view : session;
     return session;
   }
 }
