@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { pack, unpack } from 'msgpackr';
 import type pg from 'pg';
-import { isSessionStoreError, SessionStoreError } from '../../src/errors.js';
-import { digestId, generateId } from '../../src/id.js';
-import { createSessionTableSql, PostgresStore } from '../../stores/postgres.js';
+import { isSessionStoreError, SessionStoreError } from '../../../src/errors.js';
+import { digestId, generateId } from '../../../src/id.js';
+import { createSessionTableSql, PostgresStore } from '../../../stores/postgres.js';
 import {
   backendPids,
   connectionString,
@@ -16,9 +16,9 @@ import {
   uniqueAppName,
   uniqueTable,
   waitFor,
-} from '../helpers/postgres-store.js';
-import { DATABASE_URL, postgresReachable } from '../helpers/services.js';
-import { describeStoreContract } from './contract.js';
+} from '../../helpers/postgres-store.js';
+import { DATABASE_URL, postgresReachable } from '../../helpers/services.js';
+import { describeStoreContract } from '../shared/contract.js';
 
 const describeWithPostgres = (await postgresReachable()) ? describe : describe.skip;
 const HOUR_MS = 3_600_000;

@@ -2,10 +2,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'koa';
-import { getSession, newSession } from '../../src/index.js';
-import type { Serializer } from '../../src/serializer.js';
-import type { SessionStore } from '../../src/store.js';
-import { client, cookiePair, makeApp, setCookies, sleep } from './app.js';
+import { getSession, newSession } from '../../../src/index.js';
+import type { Serializer } from '../../../src/serializer.js';
+import type { SessionStore } from '../../../src/store.js';
+import { client, cookiePair, makeApp, setCookies, sleep } from '../../helpers/app.js';
 
 /** What a store's test file hands to {@link describeSessionBehaviour}. */
 export interface BehaviourTarget {

@@ -4,10 +4,10 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import type { ChildProcess } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { digestId, generateId } from '../../src/id.js';
-import { FileStore } from '../../stores/file.js';
-import { HEADER_BYTES, parseHeader } from '../../stores/file/header.js';
-import { exited, forkFixture, nextMessage, removeTempDirs, tempDir } from '../helpers/file-store.js';
+import { digestId, generateId } from '../../../src/id.js';
+import { FileStore } from '../../../stores/file.js';
+import { HEADER_BYTES, parseHeader } from '../../../stores/file/header.js';
+import { exited, forkFixture, nextMessage, removeTempDirs, tempDir } from '../../helpers/file-store.js';
 import { checkPatterned } from './fixtures/file-pattern.js';
 
 const HOUR_MS = 3_600_000;

@@ -4,11 +4,11 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { copyFile, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { digestId, generateId } from '../../src/id.js';
-import { FileStore } from '../../stores/file.js';
-import { encodeHeader } from '../../stores/file/header.js';
-import { removeTempDirs, tempDir } from '../helpers/file-store.js';
-import { describeStoreContract } from './contract.js';
+import { digestId, generateId } from '../../../src/id.js';
+import { FileStore } from '../../../stores/file.js';
+import { encodeHeader } from '../../../stores/file/header.js';
+import { removeTempDirs, tempDir } from '../../helpers/file-store.js';
+import { describeStoreContract } from '../shared/contract.js';
 
 const HOUR_MS = 3_600_000;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -187,7 +187,7 @@ describe('FileStore#dir', () => {
 
 describe('import graph of stores/file.ts', () => {
   it('reaches only node: built-ins, its own helpers and the contracts in src/ (never pg or ioredis)', async () => {
-    const root = resolve(here, '..', '..');
+    const root = resolve(here, '..', '..', '..');
     const seen = new Set<string>();
     const external = new Set<string>();
     const visit = async (file: string): Promise<void> => {

@@ -3,9 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isSessionStoreError } from '../../src/errors.js';
-import { FileStore } from '../../stores/file.js';
-import { removeTempDirs, tempDir } from '../helpers/file-store.js';
+import { isSessionStoreError } from '../../../src/errors.js';
+import { FileStore } from '../../../stores/file.js';
+import { removeTempDirs, tempDir } from '../../helpers/file-store.js';
 
 const HOUR_MS = 3_600_000;
 

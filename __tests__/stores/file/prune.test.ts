@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { digestId, generateId } from '../../src/id.js';
-import { FileStore } from '../../stores/file.js';
-import { encodeHeader } from '../../stores/file/header.js';
-import { exited, forkFixture, nextMessage, removeTempDirs, tempDir } from '../helpers/file-store.js';
+import { digestId, generateId } from '../../../src/id.js';
+import { FileStore } from '../../../stores/file.js';
+import { encodeHeader } from '../../../stores/file/header.js';
+import { exited, forkFixture, nextMessage, removeTempDirs, tempDir } from '../../helpers/file-store.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());

@@ -1,8 +1,8 @@
 /** CookieStore: sealing, opening, key rotation, expiry, the v1 format and the constructor's checks. */
 
 import { describe, expect, it } from '@jest/globals';
-import { isSealedCookieStore } from '../../src/store.js';
-import { CookieStore, MIN_SECRET_LENGTH, SEAL_OVERHEAD_BYTES, sealedLength } from '../../stores/cookie.js';
+import { isSealedCookieStore } from '../../../src/store.js';
+import { CookieStore, MIN_SECRET_LENGTH, SEAL_OVERHEAD_BYTES, sealedLength } from '../../../stores/cookie.js';
 
 const SECRET_A = 'a'.repeat(16) + '-first-secret-0123456';
 const SECRET_B = 'b'.repeat(16) + '-second-secret-012345';

@@ -3,13 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'koa';
 import type { Redis } from 'ioredis';
-import { getSession } from '../../src/index.js';
-import { digestId } from '../../src/id.js';
-import { RedisStore } from '../../stores/redis.js';
-import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../helpers/app.js';
-import { describeSessionBehaviour, itSharesOneSession } from '../helpers/behaviour.js';
-import { deleteKeys, fastFailClient, outageClient, uniquePrefix, type RedisOutage } from '../helpers/redis-store.js';
-import { redisReachable } from '../helpers/services.js';
+import { getSession } from '../../../src/index.js';
+import { digestId } from '../../../src/id.js';
+import { RedisStore } from '../../../stores/redis.js';
+import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../../helpers/app.js';
+import { describeSessionBehaviour, itSharesOneSession } from '../shared/behaviour.js';
+import { deleteKeys, fastFailClient, outageClient, uniquePrefix, type RedisOutage } from '../../helpers/redis-store.js';
+import { redisReachable } from '../../helpers/services.js';
 
 const describeWithRedis = (await redisReachable()) ? describe : describe.skip;
 const DAY_MS = 86_400_000;

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { digestId, generateId } from '../../src/id.js';
-import { MemoryStore } from '../../stores/memory.js';
-import { describeSessionBehaviour } from '../helpers/behaviour.js';
-import { closeStores, sleep, track } from '../helpers/app.js';
-import { describeStoreContract } from './contract.js';
+import { digestId, generateId } from '../../../src/id.js';
+import { MemoryStore } from '../../../stores/memory.js';
+import { describeSessionBehaviour } from '../shared/behaviour.js';
+import { closeStores, sleep, track } from '../../helpers/app.js';
+import { describeStoreContract } from '../shared/contract.js';
 
 describeStoreContract('MemoryStore', { make: async () => new MemoryStore() });
 describeSessionBehaviour('MemoryStore', { make: async () => new MemoryStore(), serverSide: true });

@@ -2,10 +2,10 @@
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
-import { digestId, generateId } from '../../src/id.js';
-import { PostgresStore } from '../../stores/postgres.js';
-import { dropTable, quoted, testPool, uniqueAppName, uniqueTable, waitFor } from '../helpers/postgres-store.js';
-import { postgresReachable } from '../helpers/services.js';
+import { digestId, generateId } from '../../../src/id.js';
+import { PostgresStore } from '../../../stores/postgres.js';
+import { dropTable, quoted, testPool, uniqueAppName, uniqueTable, waitFor } from '../../helpers/postgres-store.js';
+import { postgresReachable } from '../../helpers/services.js';
 
 const describeWithPostgres = (await postgresReachable()) ? describe : describe.skip;
 const HOUR_MS = 3_600_000;

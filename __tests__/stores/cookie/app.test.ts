@@ -2,10 +2,10 @@
 
 import { describe, expect, it } from '@jest/globals';
 import type { Context } from 'koa';
-import { getSession, isCookieTooLargeError, MAX_COOKIE_BYTES } from '../../src/index.js';
-import { CookieStore } from '../../stores/cookie.js';
-import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../helpers/app.js';
-import { describeSessionBehaviour } from '../helpers/behaviour.js';
+import { getSession, isCookieTooLargeError, MAX_COOKIE_BYTES } from '../../../src/index.js';
+import { CookieStore } from '../../../stores/cookie.js';
+import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../../helpers/app.js';
+import { describeSessionBehaviour } from '../shared/behaviour.js';
 
 const SECRET_A = 'app-secret-a-0123456789-0123456789-abcd';
 const SECRET_B = 'app-secret-b-0123456789-0123456789-abcd';

@@ -2,7 +2,7 @@
 
 import { describe, it } from '@jest/globals';
 import fc from 'fast-check';
-import { CookieStore, sealedLength } from '../../stores/cookie.js';
+import { CookieStore, sealedLength } from '../../../stores/cookie.js';
 
 const SECRET = 'fuzz-secret-0123456789-0123456789-abcdef';
 const OLD_SECRET = 'fuzz-older-secret-0123456789-0123456789';

@@ -3,14 +3,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'koa';
 import type pg from 'pg';
-import { getSession } from '../../src/index.js';
-import type { Serializer } from '../../src/serializer.js';
-import { jsonSerializer } from '../../serializers/json.js';
-import { msgpackSerializer } from '../../serializers/msgpack.js';
-import { superjsonSerializer } from '../../serializers/superjson.js';
-import { PostgresStore } from '../../stores/postgres.js';
-import { client as http, cookiePair, cookieValue, makeApp, setCookies } from '../helpers/app.js';
-import { describeSessionBehaviour, itSharesOneSession } from '../helpers/behaviour.js';
+import { getSession } from '../../../src/index.js';
+import type { Serializer } from '../../../src/serializer.js';
+import { jsonSerializer } from '../../../serializers/json.js';
+import { msgpackSerializer } from '../../../serializers/msgpack.js';
+import { superjsonSerializer } from '../../../serializers/superjson.js';
+import { PostgresStore } from '../../../stores/postgres.js';
+import { client as http, cookiePair, cookieValue, makeApp, setCookies } from '../../helpers/app.js';
+import { describeSessionBehaviour, itSharesOneSession } from '../shared/behaviour.js';
 import {
   backendPids,
   connectionString,
@@ -21,8 +21,8 @@ import {
   uniqueAppName,
   uniqueTable,
   waitFor,
-} from '../helpers/postgres-store.js';
-import { postgresReachable } from '../helpers/services.js';
+} from '../../helpers/postgres-store.js';
+import { postgresReachable } from '../../helpers/services.js';
 
 const describeWithPostgres = (await postgresReachable()) ? describe : describe.skip;
 

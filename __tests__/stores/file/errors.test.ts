@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, rm, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { SessionStoreError } from '../../src/errors.js';
-import { digestId, generateId } from '../../src/id.js';
-import { FileStore } from '../../stores/file.js';
-import { removeTempDirs, tempDir } from '../helpers/file-store.js';
+import { SessionStoreError } from '../../../src/errors.js';
+import { digestId, generateId } from '../../../src/id.js';
+import { FileStore } from '../../../stores/file.js';
+import { removeTempDirs, tempDir } from '../../helpers/file-store.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());

@@ -3,11 +3,11 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { SessionStoreError } from '../../src/errors.js';
-import { digestId, generateId } from '../../src/id.js';
-import { RedisStore } from '../../stores/redis.js';
-import { deleteKeys, fastFailClient, uniquePrefix } from '../helpers/redis-store.js';
-import { REDIS_URL, redisReachable } from '../helpers/services.js';
+import { SessionStoreError } from '../../../src/errors.js';
+import { digestId, generateId } from '../../../src/id.js';
+import { RedisStore } from '../../../stores/redis.js';
+import { deleteKeys, fastFailClient, uniquePrefix } from '../../helpers/redis-store.js';
+import { REDIS_URL, redisReachable } from '../../helpers/services.js';
 
 const describeWithRedis = (await redisReachable()) ? describe : describe.skip;
 const HOUR_MS = 3_600_000;

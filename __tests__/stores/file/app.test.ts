@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'koa';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getSession } from '../../src/index.js';
-import { digestId } from '../../src/id.js';
-import { FileStore } from '../../stores/file.js';
-import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../helpers/app.js';
-import { describeSessionBehaviour, itSharesOneSession } from '../helpers/behaviour.js';
-import { removeTempDirs, tempDir } from '../helpers/file-store.js';
+import { getSession } from '../../../src/index.js';
+import { digestId } from '../../../src/id.js';
+import { FileStore } from '../../../stores/file.js';
+import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../../helpers/app.js';
+import { describeSessionBehaviour, itSharesOneSession } from '../shared/behaviour.js';
+import { removeTempDirs, tempDir } from '../../helpers/file-store.js';
 
 const routes = {
   '/count': async (ctx: Context) => {

@@ -2,9 +2,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
-import { SessionStoreError } from '../../src/errors.js';
-import { digestId, generateId } from '../../src/id.js';
-import { PostgresStore } from '../../stores/postgres.js';
+import { SessionStoreError } from '../../../src/errors.js';
+import { digestId, generateId } from '../../../src/id.js';
+import { PostgresStore } from '../../../stores/postgres.js';
 import {
   backendPids,
   connectionString,
@@ -14,8 +14,8 @@ import {
   uniqueAppName,
   uniqueTable,
   waitFor,
-} from '../helpers/postgres-store.js';
-import { postgresReachable } from '../helpers/services.js';
+} from '../../helpers/postgres-store.js';
+import { postgresReachable } from '../../helpers/services.js';
 
 const describeWithPostgres = (await postgresReachable()) ? describe : describe.skip;
 const HOUR_MS = 3_600_000;

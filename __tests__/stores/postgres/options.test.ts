@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { createSessionTableSql, PostgresStore, type PostgresStoreOptions } from '../../stores/postgres.js';
+import { createSessionTableSql, PostgresStore, type PostgresStoreOptions } from '../../../stores/postgres.js';
 
 const url = 'postgres://nobody@127.0.0.1:1/none';
 /** Builds a store from options the type would reject, as JavaScript callers can. */

@@ -1,7 +1,7 @@
 /** new FileStore(options): every rule checked synchronously, with the library's message pattern. */
 
 import { describe, expect, it } from '@jest/globals';
-import { FileStore, type FileStoreOptions } from '../../stores/file.js';
+import { FileStore, type FileStoreOptions } from '../../../stores/file.js';
 
 const make = (options: unknown) => () => new FileStore(options as FileStoreOptions); // wrong on purpose
 

@@ -2,12 +2,12 @@
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { isSessionStoreError, SessionStoreError } from '../../src/errors.js';
-import { digestId, generateId } from '../../src/id.js';
-import { RedisStore } from '../../stores/redis.js';
-import { deleteKeys, fastFailClient, uniquePrefix } from '../helpers/redis-store.js';
-import { redisReachable } from '../helpers/services.js';
-import { describeStoreContract } from './contract.js';
+import { isSessionStoreError, SessionStoreError } from '../../../src/errors.js';
+import { digestId, generateId } from '../../../src/id.js';
+import { RedisStore } from '../../../stores/redis.js';
+import { deleteKeys, fastFailClient, uniquePrefix } from '../../helpers/redis-store.js';
+import { redisReachable } from '../../helpers/services.js';
+import { describeStoreContract } from '../shared/contract.js';
 
 const describeWithRedis = (await redisReachable()) ? describe : describe.skip;
 const HOUR_MS = 3_600_000;

@@ -1,8 +1,8 @@
 /** The Store contract, as one suite every server-side store runs against a real backend. */
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { digestId, generateId } from '../../src/id.js';
-import type { Store } from '../../src/store.js';
+import { digestId, generateId } from '../../../src/id.js';
+import type { Store } from '../../../src/store.js';
 
 /** How a store-specific test file hands its store to the contract. */
 export interface ContractTarget {
