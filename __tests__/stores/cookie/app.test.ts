@@ -5,21 +5,14 @@ import type { Context } from 'koa';
 import { getSession, isCookieTooLargeError, MAX_COOKIE_BYTES } from '../../../src/index.js';
 import { CookieStore } from '../../../stores/cookie.js';
 import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../../helpers/app.js';
-import { describeSessionBehaviour } from '../shared/behaviour.js';
+import { describeSessionBehaviour, sessionRoutes } from '../shared/behaviour.js';
 
 const SECRET_A = 'app-secret-a-0123456789-0123456789-abcd';
 const SECRET_B = 'app-secret-b-0123456789-0123456789-abcd';
 const SECRET_C = 'app-secret-c-0123456789-0123456789-abcd';
 
 const routes = {
-  '/count': async (ctx: Context) => {
-    const s = await getSession<{ views: number }>(ctx);
-    s.set('views', (s.get('views') ?? 0) + 1);
-    ctx.body = { views: s.get('views') };
-  },
-  '/read': async (ctx: Context) => {
-    ctx.body = (await getSession(ctx)).toJSON();
-  },
+  ...sessionRoutes,
   '/big': async (ctx: Context) => {
     (await getSession(ctx)).set('blob', 'x'.repeat(Number(ctx.query.n)));
     ctx.body = 'stored';

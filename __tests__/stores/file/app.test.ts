@@ -1,30 +1,13 @@
 /** session() on FileStore through Koa: core behaviour, two apps and a restart on one dir, expiry in the header, hostile cookies. */
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Context } from 'koa';
 import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getSession } from '../../../src/index.js';
 import { digestId } from '../../../src/id.js';
 import { FileStore } from '../../../stores/file.js';
 import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../../helpers/app.js';
-import { describeSessionBehaviour, itSharesOneSession } from '../shared/behaviour.js';
+import { describeSessionBehaviour, itSharesOneSession, sessionRoutes } from '../shared/behaviour.js';
 import { removeTempDirs, tempDir } from '../../helpers/file-store.js';
-
-const routes = {
-  '/count': async (ctx: Context) => {
-    const s = await getSession<{ views: number }>(ctx);
-    s.set('views', (s.get('views') ?? 0) + 1);
-    ctx.body = { views: s.get('views') };
-  },
-  '/read': async (ctx: Context) => {
-    ctx.body = (await getSession(ctx)).toJSON();
-  },
-  '/key': async (ctx: Context) => {
-    (await getSession(ctx)).set(String(ctx.query.k), Number(ctx.query.v));
-    ctx.body = 'ok';
-  },
-};
 
 const stores: FileStore[] = [];
 const open = (dir: string): FileStore => {
@@ -55,7 +38,7 @@ describe('two Koa apps, each with its own FileStore on one directory', () => {
 
   beforeAll(async () => {
     dir = await tempDir('app-two');
-    apps = [0, 1].map(() => http(makeApp({ store: open(dir) }, routes)));
+    apps = [0, 1].map(() => http(makeApp({ store: open(dir) }, sessionRoutes)));
   });
 
   itSharesOneSession(() => apps);
@@ -66,12 +49,12 @@ describe('an app restarted on the same directory', () => {
     const dir = await tempDir('app-restart');
     const before = open(dir);
     const cookie = cookiePair(
-      await http(makeApp({ store: before }, routes))
+      await http(makeApp({ store: before }, sessionRoutes))
         .get('/count')
         .expect(200, { views: 1 }),
     );
     await before.close();
-    const after = http(makeApp({ store: open(dir) }, routes));
+    const after = http(makeApp({ store: open(dir) }, sessionRoutes));
     await after.get('/count').set('Cookie', cookie).expect(200, { views: 2 });
   });
 });
@@ -83,7 +66,7 @@ describe('session files written through Koa', () => {
   });
 
   it('carry the cookie expiry in the header, and neither the id nor its signature anywhere', async () => {
-    const response = await http(makeApp({ store: open(dir), maxAge: 120_000 }, routes))
+    const response = await http(makeApp({ store: open(dir), maxAge: 120_000 }, sessionRoutes))
       .get('/count')
       .expect(200);
     const cookie = cookiePair(response);
@@ -99,7 +82,7 @@ describe('session files written through Koa', () => {
   });
 
   it('get their expiry moved in place by a rolling read, data and inode untouched', async () => {
-    const app = http(makeApp({ store: open(dir), maxAge: 60_000, rolling: true, touchAfter: 0 }, routes));
+    const app = http(makeApp({ store: open(dir), maxAge: 60_000, rolling: true, touchAfter: 0 }, sessionRoutes));
     const cookie = cookiePair(await app.get('/count'));
     const path = fileOf(dir, cookie);
     const before = await readFile(path);
@@ -120,7 +103,7 @@ describe('unsigned cookies that look like paths', () => {
     const dir = join(root, 'sessions');
     const victim = join(root, 'victim.sess');
     await writeFile(victim, 'do not touch');
-    const app = http(makeApp({ store: open(dir) }, routes, null)); // no keys: the cookie is the bare id
+    const app = http(makeApp({ store: open(dir) }, sessionRoutes, null)); // no keys: the cookie is the bare id
     const hostile = [
       '../victim',
       '..%2F..%2Fvictim',

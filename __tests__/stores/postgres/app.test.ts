@@ -10,7 +10,7 @@ import { msgpackSerializer } from '../../../serializers/msgpack.js';
 import { superjsonSerializer } from '../../../serializers/superjson.js';
 import { PostgresStore } from '../../../stores/postgres.js';
 import { client as http, cookiePair, cookieValue, makeApp, setCookies } from '../../helpers/app.js';
-import { describeSessionBehaviour, itSharesOneSession } from '../shared/behaviour.js';
+import { describeSessionBehaviour, itSharesOneSession, sessionRoutes } from '../shared/behaviour.js';
 import {
   backendPids,
   connectionString,
@@ -27,18 +27,7 @@ import { postgresReachable } from '../../helpers/services.js';
 const describeWithPostgres = (await postgresReachable()) ? describe : describe.skip;
 
 const routes = {
-  '/count': async (ctx: Context) => {
-    const s = await getSession<{ views: number }>(ctx);
-    s.set('views', (s.get('views') ?? 0) + 1);
-    ctx.body = { views: s.get('views') };
-  },
-  '/read': async (ctx: Context) => {
-    ctx.body = (await getSession(ctx)).toJSON();
-  },
-  '/key': async (ctx: Context) => {
-    (await getSession(ctx)).set(String(ctx.query.k), Number(ctx.query.v));
-    ctx.body = 'ok';
-  },
+  ...sessionRoutes,
   '/health': (ctx: Context) => {
     ctx.body = 'up'; // never touches the session
   },

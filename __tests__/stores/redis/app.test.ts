@@ -7,7 +7,7 @@ import { getSession } from '../../../src/index.js';
 import { digestId } from '../../../src/id.js';
 import { RedisStore } from '../../../stores/redis.js';
 import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../../helpers/app.js';
-import { describeSessionBehaviour, itSharesOneSession } from '../shared/behaviour.js';
+import { describeSessionBehaviour, itSharesOneSession, sessionRoutes } from '../shared/behaviour.js';
 import { deleteKeys, fastFailClient, outageClient, uniquePrefix, type RedisOutage } from '../../helpers/redis-store.js';
 import { redisReachable } from '../../helpers/services.js';
 
@@ -16,18 +16,7 @@ const DAY_MS = 86_400_000;
 const prefix = uniquePrefix('redis-app');
 
 const routes = {
-  '/count': async (ctx: Context) => {
-    const s = await getSession<{ views: number }>(ctx);
-    s.set('views', (s.get('views') ?? 0) + 1);
-    ctx.body = { views: s.get('views') };
-  },
-  '/read': async (ctx: Context) => {
-    ctx.body = (await getSession(ctx)).toJSON();
-  },
-  '/key': async (ctx: Context) => {
-    (await getSession(ctx)).set(String(ctx.query.k), Number(ctx.query.v));
-    ctx.body = 'ok';
-  },
+  ...sessionRoutes,
   '/remember': async (ctx: Context) => {
     const s = await getSession(ctx);
     s.set('user', 'ada');

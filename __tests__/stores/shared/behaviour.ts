@@ -5,7 +5,7 @@ import type { Context } from 'koa';
 import { getSession, newSession } from '../../../src/index.js';
 import type { Serializer } from '../../../src/serializer.js';
 import type { SessionStore } from '../../../src/store.js';
-import { client, cookiePair, makeApp, setCookies, sleep } from '../../helpers/app.js';
+import { client, cookiePair, makeApp, setCookies, sleep, type Handler } from '../../helpers/app.js';
 
 /** What a store's test file hands to {@link describeSessionBehaviour}. */
 export interface BehaviourTarget {
@@ -20,12 +20,31 @@ export interface BehaviourTarget {
 
 type Cart = { views: number; cart: { items: string[] }; stamp: string };
 
-const routes = {
+/**
+ * The routes every store's `app.test.ts` serves, and {@link itSharesOneSession} needs: `/count`
+ * bumps `views` and answers it, `/read` answers the whole session as JSON, `/key?k&v` sets one key.
+ * A test file spreads them into its own table next to the routes only it uses.
+ */
+export const sessionRoutes = {
   '/count': async (ctx: Context) => {
     const s = await getSession<Cart>(ctx);
     s.set('views', (s.get('views') ?? 0) + 1);
     ctx.body = { views: s.get('views') };
   },
+  '/read': async (ctx: Context) => {
+    ctx.body = (await getSession(ctx)).toJSON();
+  },
+  '/key': async (ctx: Context) => {
+    (await getSession(ctx)).set(String(ctx.query.k), Number(ctx.query.v));
+    ctx.body = 'ok';
+  },
+} satisfies Record<string, Handler>;
+
+// The suite's own table names the whole-session route `/all`; its `/read` answers a summary.
+const routes = {
+  '/count': sessionRoutes['/count'],
+  '/key': sessionRoutes['/key'],
+  '/all': sessionRoutes['/read'],
   '/read': async (ctx: Context) => {
     const s = await getSession<Cart>(ctx);
     ctx.body = { views: s.get('views') ?? 0, items: s.get('cart')?.items ?? [], isNew: s.isNew };
@@ -49,14 +68,6 @@ const routes = {
   '/regenerate': async (ctx: Context) => {
     (await getSession(ctx)).regenerate();
     ctx.body = 'regenerated';
-  },
-  '/key': async (ctx: Context) => {
-    const s = await getSession(ctx);
-    s.set(String(ctx.query.k), Number(ctx.query.v));
-    ctx.body = 'ok';
-  },
-  '/all': async (ctx: Context) => {
-    ctx.body = (await getSession(ctx)).toJSON();
   },
 };
 
@@ -167,8 +178,7 @@ type Client = ReturnType<typeof client>;
 /**
  * Two app instances on one backend, as two processes would be: one session serves from either,
  * and 20 parallel requests over both that change different keys all land. `apps` is read when the
- * tests run (after the caller's beforeAll); their routes must include `/count` (bumps `views`),
- * `/key?k&v` (sets one key) and `/read` (the session as JSON).
+ * tests run (after the caller's beforeAll); their routes must include {@link sessionRoutes}.
  */
 export function itSharesOneSession(apps: () => readonly Client[]): void {
   it('share one session, whichever instance serves the request', async () => {
