@@ -1,9 +1,13 @@
 /** Redis clients and key prefixes for the RedisStore tests: fail fast, keep files apart, clean up. */
 
+import { describe } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { REDIS_URL } from './services.js';
+import { REDIS_URL, redisReachable } from './services.js';
+
+/** `describe` when Redis answers, else `describe.skip` (see services.ts: in CI a missing service fails instead). */
+export const describeWithRedis: typeof describe.skip = (await redisReachable()) ? describe : describe.skip;
 
 /**
  * A connected client that fails requests at once while the connection is down (no offline queue,

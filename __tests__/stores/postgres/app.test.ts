@@ -13,18 +13,16 @@ import { client as http, cookiePair, cookieValue, makeApp, setCookies } from '..
 import { describeSessionBehaviour, itSharesOneSession, sessionRoutes } from '../shared/behaviour.js';
 import {
   backendPids,
-  connectionString,
+  describeWithPostgres,
   dropTable,
-  quoted,
+  scratchDatabase,
+  type ScratchDatabase,
   terminateBackends,
   testPool,
   uniqueAppName,
   uniqueTable,
   waitFor,
 } from '../../helpers/postgres-store.js';
-import { postgresReachable } from '../../helpers/services.js';
-
-const describeWithPostgres = (await postgresReachable()) ? describe : describe.skip;
 
 const routes = {
   ...sessionRoutes,
@@ -112,18 +110,17 @@ describeWithPostgres('PostgresStore under session()', () => {
 
   // In a database of its own, so refusing connections to it disturbs no other test file.
   describe('while the database is down', () => {
-    const database = uniqueTable('appdown');
     const name = uniqueAppName('appdown');
+    let database: ScratchDatabase;
     let pool: pg.Pool;
 
     beforeAll(async () => {
-      await admin.query(`CREATE DATABASE ${quoted(database)}`);
-      pool = testPool({ connectionString: connectionString({ database }), application_name: name });
+      database = await scratchDatabase(admin, 'appdown');
+      pool = testPool({ connectionString: database.url(), application_name: name });
     });
     afterAll(async () => {
       await pool.end();
-      await admin.query(`ALTER DATABASE ${quoted(database)} WITH ALLOW_CONNECTIONS true`);
-      await admin.query(`DROP DATABASE IF EXISTS ${quoted(database)} WITH (FORCE)`);
+      await database.drop();
     });
 
     it('answers 500 on session routes without leaking the cause, then serves the same sessions once it is back', async () => {
@@ -131,7 +128,7 @@ describeWithPostgres('PostgresStore under session()', () => {
       const cookie = cookiePair(await app.get('/count').expect(200, { views: 1 }));
       await app.get('/count').set('Cookie', cookie).expect(200, { views: 2 });
 
-      await admin.query(`ALTER DATABASE ${quoted(database)} WITH ALLOW_CONNECTIONS false`);
+      await database.refuse();
       await terminateBackends(admin, name);
       await waitFor('the pool to drop its dead connections', async () => pool.totalCount === 0);
       expect(await backendPids(admin, name)).toEqual([]);
@@ -142,7 +139,7 @@ describeWithPostgres('PostgresStore under session()', () => {
       await app.get('/count').expect(500); // a new visitor's first write fails too
       await app.get('/health').expect(200, 'up'); // routes without a session are untouched
 
-      await admin.query(`ALTER DATABASE ${quoted(database)} WITH ALLOW_CONNECTIONS true`);
+      await database.allow();
       const back = await app.get('/count').set('Cookie', cookie).expect(200, { views: 3 });
       expect(cookieValue(back)).toBe(cookie.slice(cookie.indexOf('=') + 1)); // the same session, not a new one
       expect(cookieValue(await app.get('/count').expect(200, { views: 1 }))).not.toBe(cookie);

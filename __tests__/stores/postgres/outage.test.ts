@@ -1,23 +1,21 @@
 /** PostgresStore while its database goes away: SessionStoreError with the pg error kept, then recovery. */
 
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type pg from 'pg';
 import { SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
 import { PostgresStore } from '../../../stores/postgres.js';
 import {
   backendPids,
-  connectionString,
-  quoted,
+  describeWithPostgres,
+  scratchDatabase,
+  type ScratchDatabase,
   terminateBackends,
   testPool,
   uniqueAppName,
-  uniqueTable,
   waitFor,
 } from '../../helpers/postgres-store.js';
-import { postgresReachable } from '../../helpers/services.js';
 
-const describeWithPostgres = (await postgresReachable()) ? describe : describe.skip;
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 const record = (byte: number) => ({ data: Uint8Array.of(byte), expires: Date.now() + HOUR_MS });
@@ -36,10 +34,10 @@ const pgCode = (error: SessionStoreError): unknown => (error.cause as { code?: u
 
 // Every test here runs in a database of its own, so refusing connections to it disturbs no other file.
 describeWithPostgres('PostgresStore when the database goes away', () => {
-  const database = uniqueTable('outage');
   const ownedName = uniqueAppName('owned');
   const givenName = uniqueAppName('given');
   let admin: pg.Pool;
+  let database: ScratchDatabase;
   let inside: pg.Pool;
   let givenPool: pg.Pool;
   let owned: PostgresStore;
@@ -47,11 +45,11 @@ describeWithPostgres('PostgresStore when the database goes away', () => {
 
   beforeAll(async () => {
     admin = testPool();
-    await admin.query(`CREATE DATABASE ${quoted(database)}`);
-    const url = connectionString({ database });
+    database = await scratchDatabase(admin, 'outage');
+    const url = database.url();
     inside = testPool({ connectionString: url });
     givenPool = testPool({ connectionString: url, application_name: givenName });
-    owned = new PostgresStore({ connectionString: connectionString({ database, applicationName: ownedName }), pruneInterval: false });
+    owned = new PostgresStore({ connectionString: database.url(ownedName), pruneInterval: false });
     given = new PostgresStore({ pool: givenPool, pruneInterval: false });
   });
 
@@ -60,8 +58,7 @@ describeWithPostgres('PostgresStore when the database goes away', () => {
     await given.close();
     await givenPool.end();
     await inside.end();
-    await admin.query(`ALTER DATABASE ${quoted(database)} WITH ALLOW_CONNECTIONS true`);
-    await admin.query(`DROP DATABASE IF EXISTS ${quoted(database)} WITH (FORCE)`);
+    await database.drop();
     await admin.end();
   });
 
@@ -101,7 +98,7 @@ describeWithPostgres('PostgresStore when the database goes away', () => {
     expect(await owned.create(ids[0]!, record(10))).toBe(true);
     expect(await given.create(ids[1]!, record(20))).toBe(true);
 
-    await admin.query(`ALTER DATABASE ${quoted(database)} WITH ALLOW_CONNECTIONS false`);
+    await database.refuse();
     await terminateBackends(admin, ownedName);
     await terminateBackends(admin, givenName);
     await waitFor('every store connection to close', async () => {
@@ -131,7 +128,7 @@ describeWithPostgres('PostgresStore when the database goes away', () => {
       }
     }
 
-    await admin.query(`ALTER DATABASE ${quoted(database)} WITH ALLOW_CONNECTIONS true`);
+    await database.allow();
     expect(await owned.get(ids[0]!)).toMatchObject({ data: Buffer.of(10), version: 1 });
     expect(await given.get(ids[1]!)).toMatchObject({ data: Buffer.of(20), version: 1 });
     expect(await owned.update(ids[0]!, record(11), 1)).toBe(2);

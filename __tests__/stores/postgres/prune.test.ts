@@ -1,13 +1,11 @@
 /** PostgresStore#prune(): only expired rows go, in batches, one pruner at a time, and on a timer if asked. */
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import type pg from 'pg';
 import { digestId, generateId } from '../../../src/id.js';
 import { PostgresStore } from '../../../stores/postgres.js';
-import { dropTable, quoted, testPool, uniqueAppName, uniqueTable, waitFor } from '../../helpers/postgres-store.js';
-import { postgresReachable } from '../../helpers/services.js';
+import { describeWithPostgres, dropTable, quoted, testPool, uniqueAppName, uniqueTable, waitFor } from '../../helpers/postgres-store.js';
 
-const describeWithPostgres = (await postgresReachable()) ? describe : describe.skip;
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 

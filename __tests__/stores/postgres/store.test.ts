@@ -10,6 +10,7 @@ import { createSessionTableSql, PostgresStore } from '../../../stores/postgres.j
 import {
   backendPids,
   connectionString,
+  describeWithPostgres,
   dropTable,
   quoted,
   testPool,
@@ -17,10 +18,9 @@ import {
   uniqueTable,
   waitFor,
 } from '../../helpers/postgres-store.js';
-import { DATABASE_URL, postgresReachable } from '../../helpers/services.js';
+import { DATABASE_URL } from '../../helpers/services.js';
 import { describeStoreContract } from '../shared/contract.js';
 
-const describeWithPostgres = (await postgresReachable()) ? describe : describe.skip;
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 

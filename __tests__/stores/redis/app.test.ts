@@ -8,10 +8,8 @@ import { digestId } from '../../../src/id.js';
 import { RedisStore } from '../../../stores/redis.js';
 import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../../helpers/app.js';
 import { describeSessionBehaviour, itSharesOneSession, sessionRoutes } from '../shared/behaviour.js';
-import { deleteKeys, fastFailClient, outageClient, uniquePrefix, type RedisOutage } from '../../helpers/redis-store.js';
-import { redisReachable } from '../../helpers/services.js';
+import { deleteKeys, describeWithRedis, fastFailClient, outageClient, type RedisOutage, uniquePrefix } from '../../helpers/redis-store.js';
 
-const describeWithRedis = (await redisReachable()) ? describe : describe.skip;
 const DAY_MS = 86_400_000;
 const prefix = uniquePrefix('redis-app');
 

@@ -1,15 +1,14 @@
 /** RedisStore and its connection: an outage is a SessionStoreError, then it recovers; `url` clients are its own. */
 
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
 import { RedisStore } from '../../../stores/redis.js';
-import { deleteKeys, fastFailClient, uniquePrefix } from '../../helpers/redis-store.js';
-import { REDIS_URL, redisReachable } from '../../helpers/services.js';
+import { deleteKeys, describeWithRedis, fastFailClient, uniquePrefix } from '../../helpers/redis-store.js';
+import { REDIS_URL } from '../../helpers/services.js';
 
-const describeWithRedis = (await redisReachable()) ? describe : describe.skip;
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 const prefix = uniquePrefix('redis-connection');

@@ -5,11 +5,9 @@ import type { Redis } from 'ioredis';
 import { isSessionStoreError, SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
 import { RedisStore } from '../../../stores/redis.js';
-import { deleteKeys, fastFailClient, uniquePrefix } from '../../helpers/redis-store.js';
-import { redisReachable } from '../../helpers/services.js';
+import { deleteKeys, describeWithRedis, fastFailClient, uniquePrefix } from '../../helpers/redis-store.js';
 import { describeStoreContract } from '../shared/contract.js';
 
-const describeWithRedis = (await redisReachable()) ? describe : describe.skip;
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 
