@@ -14,12 +14,16 @@ export const describeWithRedis: typeof describe.skip = (await redisReachable()) 
  * no per-request retries) and reconnects every 50 ms, so outage tests take milliseconds.
  */
 export async function fastFailClient(): Promise<Redis> {
-  const client = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => 50,
-  });
+  return connected(new Redis(REDIS_URL, failFast(50)));
+}
+
+/** Client options that fail a request at once while disconnected, and retry the connection every `retryMs`. */
+function failFast(retryMs: number) {
+  return { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => retryMs };
+}
+
+/** Connects a client made with {@link failFast}. */
+async function connected(client: Redis): Promise<Redis> {
   // Expected while a test has killed the connection; without a listener ioredis logs each one.
   client.on('error', () => undefined);
   await client.connect();
@@ -63,18 +67,7 @@ export async function outageClient(admin: Redis): Promise<RedisOutage> {
   const password = randomUUID();
   await admin.acl('SETUSER', username, 'on', `>${password}`, '~*', '&*', '+@all');
   const { hostname, port } = new URL(REDIS_URL);
-  const client = new Redis({
-    host: hostname,
-    port: Number(port || 6379),
-    username,
-    password,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => 20,
-  });
-  client.on('error', () => undefined);
-  await client.connect();
+  const client = await connected(new Redis({ host: hostname, port: Number(port || 6379), username, password, ...failFast(20) }));
   return {
     client,
     async begin() {
