@@ -26,9 +26,9 @@ const HOUR_MS = 3_600_000;
 /** The app's maxAge, which a session with no maxAge of its own follows. */
 const APP_MAX_AGE = 2 * HOUR_MS;
 
-const envelopes = fixturesOf(names, /^envelope-v(\d+)-(?:json|superjson|msgpack)\.hex$/).map((fixture) => ({
+const envelopes = fixturesOf(names, /^envelope-v(\d+)-[\w-]+\.hex$/).map((fixture) => ({
   ...fixture,
-  serializer: /-(\w+)\.hex$/.exec(fixture.name)![1]!,
+  serializer: /^envelope-v\d+-([\w-]+)\.hex$/.exec(fixture.name)![1]!,
 }));
 const files = fixturesOf(names, /^file-v(\d+)-session\.sess$/);
 const cookies = fixturesOf(names, /^cookie-v(\d+)-sealed\.txt$/);
