@@ -20,9 +20,9 @@ export async function removeTempDirs(): Promise<void> {
   await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
-/** Forks `__tests__/stores/fixtures/<name>.ts` under tsx, with an IPC channel. */
+/** Forks `__tests__/stores/file/fixtures/<name>.ts` under tsx, with an IPC channel. */
 export function forkFixture(name: string, args: string[]): ChildProcess {
-  const script = fileURLToPath(new URL(`../stores/fixtures/${name}.ts`, import.meta.url));
+  const script = fileURLToPath(new URL(`../stores/file/fixtures/${name}.ts`, import.meta.url));
   return fork(script, args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 

@@ -1,8 +1,12 @@
 /** Tables, pools and backends for the PostgresStore tests: unique names, an admin pool, cleanup. */
 
+import { describe } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { DATABASE_URL } from './services.js';
+import { DATABASE_URL, postgresReachable } from './services.js';
+
+/** `describe` when PostgreSQL answers, else `describe.skip` (see services.ts: in CI a missing service fails instead). */
+export const describeWithPostgres: typeof describe.skip = (await postgresReachable()) ? describe : describe.skip;
 
 /** A table name no other test file (or run) uses: `koa_sk_<label>_<12 hex>`. */
 export function uniqueTable(label: string): string {
@@ -68,4 +72,36 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** A database of a test file's own, which it may refuse connections to without disturbing any other file. */
+export interface ScratchDatabase {
+  readonly name: string;
+  /** DATABASE_URL pointed at this database, with `applicationName` when given. */
+  url(applicationName?: string): string;
+  /** Refuses new connections (`ALLOW_CONNECTIONS false`); existing ones stay until terminated. */
+  refuse(): Promise<void>;
+  /** Accepts connections again. */
+  allow(): Promise<void>;
+  /** Accepts connections again and drops the database, closing what is still connected; for afterAll. */
+  drop(): Promise<void>;
+}
+
+/** Creates a {@link ScratchDatabase} named like {@link uniqueTable}, managed through `admin`. */
+export async function scratchDatabase(admin: pg.Pool, label: string): Promise<ScratchDatabase> {
+  const name = uniqueTable(label);
+  const allowConnections = async (allow: boolean): Promise<void> => {
+    await admin.query(`ALTER DATABASE ${quoted(name)} WITH ALLOW_CONNECTIONS ${allow}`);
+  };
+  await admin.query(`CREATE DATABASE ${quoted(name)}`);
+  return {
+    name,
+    url: (applicationName) => connectionString(applicationName === undefined ? { database: name } : { database: name, applicationName }),
+    refuse: () => allowConnections(false),
+    allow: () => allowConnections(true),
+    async drop() {
+      await allowConnections(true);
+      await admin.query(`DROP DATABASE IF EXISTS ${quoted(name)} WITH (FORCE)`);
+    },
+  };
 }

@@ -1,21 +1,29 @@
 /** Redis clients and key prefixes for the RedisStore tests: fail fast, keep files apart, clean up. */
 
+import { describe } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
-import { REDIS_URL } from './services.js';
+import { REDIS_URL, redisReachable } from './services.js';
+
+/** `describe` when Redis answers, else `describe.skip` (see services.ts: in CI a missing service fails instead). */
+export const describeWithRedis: typeof describe.skip = (await redisReachable()) ? describe : describe.skip;
 
 /**
  * A connected client that fails requests at once while the connection is down (no offline queue,
  * no per-request retries) and reconnects every 50 ms, so outage tests take milliseconds.
  */
 export async function fastFailClient(): Promise<Redis> {
-  const client = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => 50,
-  });
+  return connected(new Redis(REDIS_URL, failFast(50)));
+}
+
+/** Client options that fail a request at once while disconnected, and retry the connection every `retryMs`. */
+function failFast(retryMs: number) {
+  return { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => retryMs };
+}
+
+/** Connects a client made with {@link failFast}. */
+async function connected(client: Redis): Promise<Redis> {
   // Expected while a test has killed the connection; without a listener ioredis logs each one.
   client.on('error', () => undefined);
   await client.connect();
@@ -59,18 +67,7 @@ export async function outageClient(admin: Redis): Promise<RedisOutage> {
   const password = randomUUID();
   await admin.acl('SETUSER', username, 'on', `>${password}`, '~*', '&*', '+@all');
   const { hostname, port } = new URL(REDIS_URL);
-  const client = new Redis({
-    host: hostname,
-    port: Number(port || 6379),
-    username,
-    password,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => 20,
-  });
-  client.on('error', () => undefined);
-  await client.connect();
+  const client = await connected(new Redis({ host: hostname, port: Number(port || 6379), username, password, ...failFast(20) }));
   return {
     client,
     async begin() {

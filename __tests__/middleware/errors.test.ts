@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import Koa from 'koa';
+import { types } from 'node:util';
 import {
   CookieTooLargeError,
   isCookieTooLargeError,
@@ -7,8 +8,10 @@ import {
   SerializationError,
   SessionKitError,
   SessionStoreError,
+  getSession,
 } from '../../src/index.js';
-import { client } from '../helpers/app.js';
+import { PostgresStore } from '../../stores/postgres.js';
+import { client, makeApp } from '../helpers/app.js';
 
 describe('koa-session-kit errors', () => {
   const cause = new Error('driver said no');
@@ -28,8 +31,35 @@ describe('koa-session-kit errors', () => {
     expect(typeof error.stack).toBe('string');
   });
 
-  it('keeps the cause of a store error', () => {
-    expect(errors[1]!.cause).toBe(cause);
+  // A real PostgresStore on a port nothing listens on: pg's own connection error is the cause.
+  it("answers a request whose store fails with a SessionStoreError that keeps the driver error as cause, and Koa's generic body", async () => {
+    const store = new PostgresStore({ connectionString: 'postgres://postgres@127.0.0.1:1/test' });
+    const thrown: unknown[] = [];
+    const app = makeApp(
+      { store },
+      {
+        '/visit': async (ctx) => {
+          (await getSession(ctx)).set('visited', true); // a new session to create: the store is called
+          ctx.body = 'visited';
+        },
+      },
+    );
+    app.on('error', (error) => thrown.push(error));
+    try {
+      const response = await client(app).get('/visit').expect(500);
+      expect(response.text).toBe('Internal Server Error');
+      expect(thrown).toHaveLength(1);
+      const error = thrown[0] as SessionStoreError;
+      expect(error).toBeInstanceOf(SessionStoreError);
+      expect(error.operation).toBe('create');
+      expect(types.isNativeError(error.cause)).toBe(true); // node's socket error, made outside jest's realm
+      expect(isSessionKitError(error.cause)).toBe(false);
+      expect((error.cause as { code?: unknown }).code).toBe('ECONNREFUSED');
+      expect(error.message).toContain((error.cause as Error).message);
+      expect(response.text).not.toContain('ECONNREFUSED');
+    } finally {
+      await store.close();
+    }
   });
 
   it('states both numbers in a CookieTooLargeError', () => {
