@@ -15,16 +15,16 @@ describe('the id cookie', () => {
   afterAll(closeStores);
 
   it('is id.mac: a 43-character base64url id and its HMAC-SHA256 over name=id with the first key', async () => {
-    const value = cookieValue(await client(makeApp({ store: track(new CountingStore()) }, routes, ['first', 'second'])).get('/set'));
+    const value = cookieValue(await client(makeApp({ store: track(new CountingStore()) }, routes, ['first-0123456789abcdefghijklmnopqrstuv', 'second-0123456789abcdefghijklmnopqrstuv'])).get('/set'));
     const [id, mac] = value.split('.') as [string, string];
     expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(mac).toBe(createHmac('sha256', 'first').update(`koa.sid=${id}`).digest('base64url'));
+    expect(mac).toBe(createHmac('sha256', 'first-0123456789abcdefghijklmnopqrstuv').update(`koa.sid=${id}`).digest('base64url'));
   });
 
   it('prefers options.keys over app.keys', async () => {
-    const app = makeApp({ store: track(new CountingStore()), keys: ['option-key'] }, routes, ['app-key']);
+    const app = makeApp({ store: track(new CountingStore()), keys: ['option-key-0123456789abcdefghijklmnopqrstuv'] }, routes, ['app-key-0123456789abcdefghijklmnopqrstuv']);
     const [id, mac] = cookieValue(await client(app).get('/set')).split('.') as [string, string];
-    expect(mac).toBe(createHmac('sha256', 'option-key').update(`koa.sid=${id}`).digest('base64url'));
+    expect(mac).toBe(createHmac('sha256', 'option-key-0123456789abcdefghijklmnopqrstuv').update(`koa.sid=${id}`).digest('base64url'));
   });
 
   it('is the bare id when there are no keys', async () => {
@@ -43,17 +43,17 @@ describe('the id cookie', () => {
 
   it('accepts a cookie signed with an older key and re-signs it with the newest, attributes kept', async () => {
     const store = track(new CountingStore());
-    const old = makeApp({ store }, routes, ['2025-key']);
+    const old = makeApp({ store }, routes, ['2025-key-0123456789abcdefghijklmnopqrstuv']);
     const cookie = cookiePair(await client(old).get('/set'));
-    const rotated = makeApp({ store }, routes, ['2026-key', '2025-key']);
+    const rotated = makeApp({ store }, routes, ['2026-key-0123456789abcdefghijklmnopqrstuv', '2025-key-0123456789abcdefghijklmnopqrstuv']);
     const res = await client(rotated).get('/read').set('Cookie', cookie).expect(200, { n: 1 });
     const [line] = setCookies(res);
     const [id, mac] = cookieValue(res).split('.') as [string, string];
     expect(id).toBe(cookie.slice('koa.sid='.length).split('.')[0]);
-    expect(mac).toBe(createHmac('sha256', '2026-key').update(`koa.sid=${id}`).digest('base64url'));
+    expect(mac).toBe(createHmac('sha256', '2026-key-0123456789abcdefghijklmnopqrstuv').update(`koa.sid=${id}`).digest('base64url'));
     expect(line).toMatch(/; Max-Age=\d+; Expires=.+; Path=\/; HttpOnly; SameSite=Lax$/);
     // The re-signed cookie now needs no old key, and is not re-sent again.
-    const again = await client(makeApp({ store }, routes, ['2026-key']))
+    const again = await client(makeApp({ store }, routes, ['2026-key-0123456789abcdefghijklmnopqrstuv']))
       .get('/read')
       .set('Cookie', cookiePair(res))
       .expect(200, { n: 1 });
