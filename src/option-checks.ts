@@ -50,19 +50,22 @@ export function describeSecret(value: unknown): string {
 
 const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
-/** The error for `option`, with `received` already written out (e.g. `52 bytes`, `neither`). */
-export function optionError(Type: OptionErrorType, option: string, rule: string, received: string): TypeError | RangeError {
-  return new Type(`koa-session-kit: \`${option}\` must be ${rule} (received ${received})`);
+/**
+ * The error for `option`: `requirement` follows "must" (`be a boolean`, `hold at least one secret`)
+ * and `received` is already written out (`52 bytes`, `neither`).
+ */
+export function optionError(Type: OptionErrorType, option: string, requirement: string, received: string): TypeError | RangeError {
+  return new Type(`koa-session-kit: \`${option}\` must ${requirement} (received ${received})`);
 }
 
 /** A `TypeError` for a value of the wrong type. */
 export function wrongType(option: string, rule: string, value: unknown): TypeError {
-  return optionError(TypeError, option, rule, describeValue(value));
+  return optionError(TypeError, option, `be ${rule}`, describeValue(value));
 }
 
 /** A `RangeError` for a number or length out of range. */
 export function outOfRange(option: string, rule: string, value: unknown): RangeError {
-  return optionError(RangeError, option, rule, describeValue(value));
+  return optionError(RangeError, option, `be ${rule}`, describeValue(value));
 }
 
 /**
@@ -149,7 +152,7 @@ export function checkInteger(option: string, value: unknown, min: number, max = 
  * @param NotNumber the error for a non-number; a property setter throws `RangeError` for everything
  */
 export function checkDuration(option: string, value: unknown, max: number, NotNumber: OptionErrorType = TypeError): number {
-  if (typeof value !== 'number') throw optionError(NotNumber, option, 'a number of milliseconds', describeValue(value));
+  if (typeof value !== 'number') throw optionError(NotNumber, option, 'be a number of milliseconds', describeValue(value));
   if (!(value > 0 && value <= max)) throw outOfRange(option, `more than 0 and at most ${max} ms`, value);
   return value;
 }
@@ -186,5 +189,5 @@ export function checkMaxAge(option: string, value: unknown, NotNumber?: TypeErro
 export function checkKeyLength(option: string, key: string | Uint8Array): void {
   if (key.length >= MIN_KEY_LENGTH) return;
   const unit = typeof key === 'string' ? 'character' : 'byte';
-  throw optionError(RangeError, option, `at least ${MIN_KEY_LENGTH} ${unit}s`, plural(key.length, unit));
+  throw optionError(RangeError, option, `be at least ${MIN_KEY_LENGTH} ${unit}s`, plural(key.length, unit));
 }

@@ -178,7 +178,7 @@ function checkStore(store: unknown): asserts store is SessionStore {
   for (const optional of ['prune', 'close']) if (has[optional] !== undefined && typeof has[optional] !== 'function') missing.push(optional);
   if (missing.length > 0) {
     const needs = `${rule}, with methods ${methods.join(', ')} (and, optionally, prune and close)`;
-    throw optionError(TypeError, 'store', needs, `${describeValue(store)} without ${missing.map((m) => `\`${m}\``).join(', ')}`);
+    throw optionError(TypeError, 'store', `be ${needs}`, `${describeValue(store)} without ${missing.map((m) => `\`${m}\``).join(', ')}`);
   }
 }
 
@@ -196,9 +196,7 @@ export function checkKeys(option: string, keys: unknown): asserts keys is readon
   }
   keys.forEach((key: unknown, index) => {
     if (!((typeof key === 'string' || key instanceof Uint8Array) && key.length > 0)) {
-      throw new TypeError(
-        `koa-session-kit: \`${option}\` must hold only non-empty strings or byte arrays (received ${describeSecret(key)})`,
-      );
+      throw optionError(TypeError, option, 'hold only non-empty strings or byte arrays', describeSecret(key));
     }
     checkKeyLength(`${option}[${index}]`, key);
   });

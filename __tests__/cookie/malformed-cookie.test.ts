@@ -57,7 +57,9 @@ describe('bad cookies give a fresh session, never a 500', () => {
       serialize: (value) => new TextEncoder().encode(JSON.stringify(value)),
       deserialize: (bytes) => JSON.parse(new TextDecoder().decode(bytes)),
     };
-    const cookie = cookiePair(await client(makeApp({ store, serializer: upper }, routes, ['right-key-0123456789abcdefghijklmnopqrstuv'])).get('/set'));
+    const cookie = cookiePair(
+      await client(makeApp({ store, serializer: upper }, routes, ['right-key-0123456789abcdefghijklmnopqrstuv'])).get('/set'),
+    );
     await client(app).get('/read').set('Cookie', cookie).expect(200, { isNew: true, size: 0 });
   });
 
@@ -67,7 +69,9 @@ describe('bad cookies give a fresh session, never a 500', () => {
     ['null', () => new TextEncoder().encode('null')],
   ])('starts fresh when the stored data is %s', async (_, bytes) => {
     const liar: Serializer = { name: 'json', serialize: () => bytes(), deserialize: (b) => JSON.parse(new TextDecoder().decode(b)) };
-    const cookie = cookiePair(await client(makeApp({ store, serializer: liar }, routes, ['right-key-0123456789abcdefghijklmnopqrstuv'])).get('/set'));
+    const cookie = cookiePair(
+      await client(makeApp({ store, serializer: liar }, routes, ['right-key-0123456789abcdefghijklmnopqrstuv'])).get('/set'),
+    );
     await client(app).get('/read').set('Cookie', cookie).expect(200, { isNew: true, size: 0 });
   });
 

@@ -15,14 +15,23 @@ describe('the id cookie', () => {
   afterAll(closeStores);
 
   it('is id.mac: a 43-character base64url id and its HMAC-SHA256 over name=id with the first key', async () => {
-    const value = cookieValue(await client(makeApp({ store: track(new CountingStore()) }, routes, ['first-0123456789abcdefghijklmnopqrstuv', 'second-0123456789abcdefghijklmnopqrstuv'])).get('/set'));
+    const value = cookieValue(
+      await client(
+        makeApp({ store: track(new CountingStore()) }, routes, [
+          'first-0123456789abcdefghijklmnopqrstuv',
+          'second-0123456789abcdefghijklmnopqrstuv',
+        ]),
+      ).get('/set'),
+    );
     const [id, mac] = value.split('.') as [string, string];
     expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(mac).toBe(createHmac('sha256', 'first-0123456789abcdefghijklmnopqrstuv').update(`koa.sid=${id}`).digest('base64url'));
   });
 
   it('prefers options.keys over app.keys', async () => {
-    const app = makeApp({ store: track(new CountingStore()), keys: ['option-key-0123456789abcdefghijklmnopqrstuv'] }, routes, ['app-key-0123456789abcdefghijklmnopqrstuv']);
+    const app = makeApp({ store: track(new CountingStore()), keys: ['option-key-0123456789abcdefghijklmnopqrstuv'] }, routes, [
+      'app-key-0123456789abcdefghijklmnopqrstuv',
+    ]);
     const [id, mac] = cookieValue(await client(app).get('/set')).split('.') as [string, string];
     expect(mac).toBe(createHmac('sha256', 'option-key-0123456789abcdefghijklmnopqrstuv').update(`koa.sid=${id}`).digest('base64url'));
   });
