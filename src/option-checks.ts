@@ -94,13 +94,19 @@ export function checkOptions<T>(
   }
 }
 
-/** The known key `key` was probably meant to be: same letters in another case, or one or two typos away. */
+/**
+ * The known key `key` was probably meant to be: the same letters in another case, one or two typos
+ * away, or the tail of a longer name (`depth` for `maxDepth`).
+ */
 function nearest(key: string, known: readonly string[]): string | undefined {
   const allowed = key.length >= 6 ? 2 : 1;
+  const lower = key.toLowerCase();
   let best: string | undefined;
   let bestDistance = allowed + 1;
   for (const candidate of known) {
-    const distance = candidate.toLowerCase() === key.toLowerCase() ? 0 : editDistance(key, candidate, allowed);
+    const other = candidate.toLowerCase();
+    const part = key.length >= 4 && other.includes(lower);
+    const distance = other === lower ? 0 : part ? allowed : editDistance(key, candidate, allowed);
     if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
   }
   return best === undefined ? undefined : `\`${best}\``;
