@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
+import Keygrip from 'keygrip';
 import { createHmac } from 'node:crypto';
-import { getSession } from '../../src/index.js';
+import { getSession, session } from '../../src/index.js';
 import { client, closeStores, cookiePair, cookieValue, CountingStore, makeApp, setCookies, track } from '../helpers/app.js';
 
 const routes = {
@@ -76,5 +77,49 @@ describe('the id cookie', () => {
     const res = await client(app).get('/set').set('Cookie', `koa.sid=${planted}`).expect(200);
     expect(cookieValue(res)).not.toBe(planted);
     expect(store.calls.get).toBe(1);
+  });
+});
+
+describe('keys too short, or in a form the signer cannot use', () => {
+  afterAll(closeStores);
+
+  /** The app's answer to /set and the errors Koa reported for it. */
+  async function answer(keys: string[] | Keygrip): Promise<{ status: number; cookies: string[]; errors: string[] }> {
+    const app = makeApp({ store: track(new CountingStore()) }, routes, null);
+    app.keys = keys;
+    const errors: string[] = [];
+    app.on('error', (error: Error) => errors.push(`${error.name}: ${error.message}`));
+    const res = await client(app).get('/set');
+    return { status: res.status, cookies: setCookies(res), errors };
+  }
+
+  it('refuses `keys` shorter than 32 characters or bytes at session() time, never printing the key', () => {
+    expect(() => session({ keys: ['x'] })).toThrow(
+      new RangeError('koa-session-kit: `keys[0]` must be at least 32 characters (received 1 character)'),
+    );
+    expect(() => session({ keys: ['k'.repeat(32), 'short-older-key'] })).toThrow(
+      new RangeError('koa-session-kit: `keys[1]` must be at least 32 characters (received 15 characters)'),
+    );
+    expect(() => session({ keys: [new Uint8Array(16)] })).toThrow(
+      new RangeError('koa-session-kit: `keys[0]` must be at least 32 bytes (received 16 bytes)'),
+    );
+    expect(() => session({ keys: ['k'.repeat(32), new Uint8Array(32)] })).not.toThrow();
+  });
+
+  it('answers 500 with no cookie for short app.keys, and tells the app which key and how long', async () => {
+    const { status, cookies, errors } = await answer(['app-key']);
+    expect(status).toBe(500);
+    expect(cookies).toEqual([]);
+    expect(errors).toEqual(['RangeError: koa-session-kit: `app.keys[0]` must be at least 32 characters (received 7 characters)']);
+  });
+
+  it('answers 500 for app.keys as a Keygrip, telling the app to set the array itself', async () => {
+    const { status, cookies, errors } = await answer(new Keygrip(['k'.repeat(40)]));
+    expect(status).toBe(500);
+    expect(cookies).toEqual([]);
+    expect(errors).toEqual([
+      'TypeError: koa-session-kit: `app.keys` must be a non-empty array of strings, newest first; a Keygrip hides its keys, ' +
+        'so set `app.keys` to the array you gave it (received Keygrip)',
+    ]);
   });
 });
