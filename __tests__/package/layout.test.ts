@@ -35,6 +35,18 @@ describe('the module layout', () => {
     }
   });
 
+  it('keeps the contracts one-way: what stores and serializers import from src/ imports only other contracts', () => {
+    const contracts = ['store', 'serializer', 'errors', 'id', 'strict', 'option-checks', 'keyed-queue'];
+    const files = [...contracts.map((name) => `src/${name}.ts`), ...sources('src/strict')];
+    for (const file of files) {
+      for (const spec of importsOf(file)) {
+        const target = join(file, '..', spec).replace(/\.js$/, '');
+        const ok = !spec.startsWith('.') || target.startsWith('src/strict/') || contracts.some((name) => target === `src/${name}`);
+        expect({ file, spec, ok }).toEqual({ file, spec, ok: true });
+      }
+    }
+  });
+
   it('loads no database driver at module level', () => {
     for (const file of [...sources('src'), ...sources('serializers'), ...sources('stores')]) {
       for (const spec of runtimeImportsOf(file))
