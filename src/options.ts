@@ -174,11 +174,12 @@ function checkStore(store: unknown): asserts store is SessionStore {
   if (typeof store !== 'object' || store === null) throw wrongType('store', rule, store);
   const methods = isSealedCookieStore(store as SessionStore) ? SEALED_COOKIE_METHODS : STORE_METHODS;
   const has = store as Record<string, unknown>;
-  const missing: string[] = methods.filter((method) => typeof has[method] !== 'function');
-  for (const optional of ['prune', 'close']) if (has[optional] !== undefined && typeof has[optional] !== 'function') missing.push(optional);
-  if (missing.length > 0) {
-    const needs = `${rule}, with methods ${methods.join(', ')} (and, optionally, prune and close)`;
-    throw optionError(TypeError, 'store', `be ${needs}`, `${describeValue(store)} without ${missing.map((m) => `\`${m}\``).join(', ')}`);
+  const missing = methods.filter((method) => typeof has[method] !== 'function').map((m) => `\`${m}\``);
+  const odd = ['prune', 'close'].filter((method) => has[method] !== undefined && typeof has[method] !== 'function').map((m) => `\`${m}\``);
+  if (missing.length + odd.length > 0) {
+    const needs = `be ${rule}, with methods ${methods.join(', ')} (and, optionally, prune and close)`;
+    const lacks = missing.length > 0 ? ` without ${missing.join(', ')}` : ` whose ${odd.join(', ')} is not a function`;
+    throw optionError(TypeError, 'store', needs, `${describeValue(store)}${lacks}`);
   }
 }
 

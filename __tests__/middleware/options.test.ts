@@ -73,7 +73,9 @@ describe('session(options)', () => {
       new TypeError(`koa-session-kit: \`store\` must be ${rule} (received Object without \`destroy\`)`),
     );
     const badPrune = { ...almost, destroy: fn, prune: 60_000 };
-    expect(() => session({ store: badPrune as unknown as SessionOptions['store'] })).toThrow(/received Object without `prune`\)$/);
+    expect(() => session({ store: badPrune as unknown as SessionOptions['store'] })).toThrow(
+      /received Object whose `prune` is not a function\)$/,
+    );
     expect(() => session({ store: { ...almost, destroy: fn } as unknown as SessionOptions['store'] })).not.toThrow();
   });
 
