@@ -129,7 +129,7 @@ async function sizeAndLookups(count: number, data: Uint8Array): Promise<SizeResu
   const sizes = [10_000, 100_000, count].filter((size, i, all) => size <= count && all.indexOf(size) === i);
   const far = Date.now() + 3_600_000;
   const base = await settle();
-  const store = new MemoryStore({ maxSessions: count, sweepInterval: 3_600_000 });
+  const store = new MemoryStore({ maxSessions: count, pruneInterval: 3_600_000 });
   const lookups: ScaleResult['lookups'] = [];
   let filled = 0;
   let perSession = { heap: 0, buffers: 0 };
@@ -253,7 +253,7 @@ async function expiryAndSweep(count: number, data: Uint8Array, fillMs: number): 
   const base = await settle();
   const gcs = gcPauses();
   const callbacks = timeCallbacks();
-  const store = new MemoryStore({ maxSessions: count, sweepInterval });
+  const store = new MemoryStore({ maxSessions: count, pruneInterval: sweepInterval });
   // Every session lives until the store is full and measured, then all expire together.
   const expires = Date.now() + 2 * fillMs + 2000;
   await fill(store, 0, count, data, expires);

@@ -17,7 +17,7 @@ const escape = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.
 export function createExampleApp(options: SessionOptions = {}): Koa {
   const app = new Koa();
   // Demo keys: in a real app, load them from the environment and rotate them (newest first).
-  app.keys = [process.env.SESSION_KEY ?? 'example-only-key-change-me-2026'];
+  app.keys = [process.env.SESSION_KEY ?? 'example-only-key-change-me-2026-32-characters-at-least'];
   app.use(session(options));
 
   const router = new Router();

@@ -2,6 +2,7 @@
 
 import { SuperJSON } from 'superjson';
 import { assertCarries, assertDecoded, compileCarries, resolveMaxDepth, type Carries, type StrictOptions } from '../src/strict.js';
+import { wrongType } from '../src/option-checks.js';
 import type { Serializer } from '../src/serializer.js';
 
 /** Options for {@link superjsonSerializer}. */
@@ -74,9 +75,7 @@ export const SUPERJSON_CARRIES: Carries = {
 export function superjsonSerializer(options?: SuperjsonSerializerOptions): Serializer {
   const maxDepth = resolveMaxDepth(options, ['instance']);
   const instance = options?.instance ?? new SuperJSON();
-  if (!(instance instanceof SuperJSON)) {
-    throw new TypeError(`koa-session-kit: \`instance\` must be a SuperJSON instance (received ${String(instance)})`);
-  }
+  if (!(instance instanceof SuperJSON)) throw wrongType('instance', 'a SuperJSON instance', instance);
   const carries = compileCarries({ ...SUPERJSON_CARRIES, instance: (value) => registered(instance, value) });
   const encoder = new TextEncoder();
   const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });

@@ -1,10 +1,12 @@
 /** The session cookie: its options, reading it from the request, writing it to the response. */
 
+import { checkBoolean, checkOneOf, checkOptions, wrongType, type ForeignOptions, type OptionRegistry } from './option-checks.js';
+
 /** Attributes of the session cookie. Every field is optional; defaults are listed on each. */
 export interface CookieOptions {
   /**
    * The cookie name. A `__Host-` name forces Path `/`, no Domain and Secure; a `__Secure-` name
-   * forces Secure.
+   * forces Secure. Prefixes are matched in any case (`__host-` too), as browsers do.
    * @default 'koa.sid'
    */
   name?: string | undefined;
@@ -19,7 +21,9 @@ export interface CookieOptions {
   httpOnly?: boolean | undefined;
   /**
    * `true` always sends Secure; `'auto'` sends it when `ctx.secure` (HTTPS, or a trusted
-   * `X-Forwarded-Proto: https` when `app.proxy` is on); `false` never.
+   * `X-Forwarded-Proto: https` when `app.proxy` is on); `false` never. With a `__Host-` or
+   * `__Secure-` name, `sameSite: 'none'` or `partitioned`, `'auto'` always sends Secure: browsers
+   * drop those cookies without it, and accept Secure cookies from `http://localhost`.
    * @default 'auto'
    */
   secure?: boolean | 'auto' | undefined;
@@ -48,10 +52,37 @@ const DOMAIN = /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z
 const PATH = /^\/[\x21-\x2b\x2d-\x3a\x3c-\x7e]*$/;
 const EXPIRED = 'Thu, 01 Jan 1970 00:00:00 GMT';
 
+/** One entry per cookie option, so the compiler fails when an option is added to the type but not here. */
+const COOKIE_KEYS: OptionRegistry<CookieOptions> = {
+  name: true,
+  path: true,
+  domain: true,
+  httpOnly: true,
+  secure: true,
+  sameSite: true,
+  persistent: true,
+  partitioned: true,
+  priority: true,
+};
+
+/** Cookie settings of express-session, koa-session and the `cookies` module, and where they live here. */
+const FOREIGN_COOKIE_OPTIONS: ForeignOptions = {
+  maxAge: '`maxAge` on session() (ms)',
+  expires: '`maxAge` on session() (ms)',
+  signed: '`keys` on session() (signing is on whenever keys exist)',
+  overwrite: 'nothing: the session cookie is always set once per response',
+  key: '`cookie.name`',
+};
+
+/** RFC 6265bis §4.1.3: the prefixes are matched case-insensitively, as Chromium and Firefox do. */
+const HOST_PREFIX = /^__host-/i;
+const SECURE_PREFIX = /^__secure-/i;
+
 /** Cookie options with every default filled in and the attribute text precomputed. */
 export interface ResolvedCookie {
   readonly name: string;
   readonly persistent: boolean;
+  /** `'auto'` only when plain HTTP may drop Secure: a prefix, SameSite=None or Partitioned make it `true`. */
   readonly secure: boolean | 'auto';
   /** Attributes after the value for a secure and an insecure response (Secure differs). */
   readonly secureAttributes: string;
@@ -80,21 +111,23 @@ export class HttpDates {
   }
 }
 
-const fail = (option: string, rule: string, value: unknown, Type: typeof TypeError = TypeError): never => {
-  throw new Type(`koa-session-kit: \`cookie.${option}\` must be ${rule} (received ${JSON.stringify(value)})`);
+const fail = (option: string, rule: string, value: unknown): never => {
+  throw wrongType(`cookie.${option}`, rule, value);
 };
 
 /** Validates cookie options once, at `session()` time, and precomputes the attribute strings. */
 export function resolveCookie(options: CookieOptions): ResolvedCookie {
+  checkOptions('session()', options, COOKIE_KEYS, FOREIGN_COOKIE_OPTIONS, 'cookie.');
   const name = options.name ?? 'koa.sid';
   const path = options.path ?? '/';
   const domain = options.domain;
-  const httpOnly = options.httpOnly ?? true;
-  const secure = options.secure ?? 'auto';
-  const sameSite = options.sameSite ?? 'lax';
-  const persistent = options.persistent ?? true;
-  const partitioned = options.partitioned ?? false;
-  const priority = options.priority;
+  const httpOnly = checkBoolean('cookie.httpOnly', options.httpOnly ?? true);
+  const requested = checkOneOf('cookie.secure', options.secure ?? 'auto', [true, false, 'auto'] as const);
+  const sameSite = checkOneOf('cookie.sameSite', options.sameSite ?? 'lax', ['lax', 'strict', 'none', false] as const);
+  const persistent = checkBoolean('cookie.persistent', options.persistent ?? true);
+  const partitioned = checkBoolean('cookie.partitioned', options.partitioned ?? false);
+  const priority =
+    options.priority === undefined ? undefined : checkOneOf('cookie.priority', options.priority, ['low', 'medium', 'high'] as const);
 
   if (typeof name !== 'string' || !TOKEN.test(name))
     fail('name', 'a cookie token (no spaces, `;`, `=`, quotes or control characters)', name);
@@ -102,25 +135,24 @@ export function resolveCookie(options: CookieOptions): ResolvedCookie {
     fail('path', 'a path starting with `/` without `;`, spaces, commas or control characters', path);
   if (domain !== undefined && (typeof domain !== 'string' || !DOMAIN.test(domain)))
     fail('domain', 'a host name such as `example.com`', domain);
-  if (typeof httpOnly !== 'boolean') fail('httpOnly', 'a boolean', httpOnly);
-  if (secure !== true && secure !== false && secure !== 'auto') fail('secure', "true, false or 'auto'", secure);
-  if (sameSite !== 'lax' && sameSite !== 'strict' && sameSite !== 'none' && sameSite !== false)
-    fail('sameSite', "'lax', 'strict', 'none' or false", sameSite);
-  if (typeof persistent !== 'boolean') fail('persistent', 'a boolean', persistent);
-  if (typeof partitioned !== 'boolean') fail('partitioned', 'a boolean', partitioned);
-  if (priority !== undefined && priority !== 'low' && priority !== 'medium' && priority !== 'high')
-    fail('priority', "'low', 'medium' or 'high'", priority);
 
   // Browsers drop these combinations silently; refusing them at startup saves a day of debugging.
-  if (sameSite === 'none' && secure === false)
-    fail('secure', "true or 'auto' when `sameSite` is 'none' (browsers reject SameSite=None without Secure)", secure);
-  if (partitioned && secure === false) fail('secure', "true or 'auto' when `partitioned` is set (Partitioned requires Secure)", secure);
-  if (name.startsWith('__Host-')) {
-    if (domain !== undefined) fail('domain', 'unset for a `__Host-` cookie', domain);
-    if (path !== '/') fail('path', "'/' for a `__Host-` cookie", path);
-    if (secure === false) fail('secure', "true or 'auto' for a `__Host-` cookie", secure);
+  const host = HOST_PREFIX.test(name);
+  const needsSecure = host || SECURE_PREFIX.test(name) || sameSite === 'none' || partitioned;
+  if (requested === false && needsSecure) {
+    const why = host
+      ? 'a `__Host-` cookie'
+      : SECURE_PREFIX.test(name)
+        ? 'a `__Secure-` cookie'
+        : sameSite === 'none'
+          ? "`sameSite: 'none'` (browsers reject SameSite=None without Secure)"
+          : '`partitioned` (Partitioned requires Secure)';
+    fail('secure', `true or 'auto' for ${why}`, requested);
   }
-  if (name.startsWith('__Secure-') && secure === false) fail('secure', "true or 'auto' for a `__Secure-` cookie", secure);
+  if (host && domain !== undefined) fail('domain', 'unset for a `__Host-` cookie', domain);
+  if (host && path !== '/') fail('path', "'/' for a `__Host-` cookie", path);
+  // Without Secure the browser drops the cookie whatever the scheme, so 'auto' sends it always.
+  const secure = requested === 'auto' && needsSecure ? true : requested;
 
   let tail = '';
   if (domain !== undefined) tail += `; Domain=${domain}`;

@@ -37,4 +37,9 @@ export class KeyedQueue<Note = never> {
   noteFor(key: string): Note | undefined {
     return this.#notes.get(key);
   }
+
+  /** Resolves once the work queued so far, on every key, has settled (success or failure): for `close()`. */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.#tails.values());
+  }
 }

@@ -1,8 +1,22 @@
 /** `session()` options: their documentation, defaults, validation and resolution, all done once. */
 
 import { resolveCookie, type CookieOptions, type ResolvedCookie } from './cookie.js';
+import {
+  checkBoolean,
+  checkDuration,
+  checkKeyLength,
+  checkMaxAge,
+  checkOptions,
+  describeSecret,
+  describeValue,
+  optionError,
+  outOfRange,
+  wrongType,
+  type ForeignOptions,
+  type OptionRegistry,
+} from './option-checks.js';
 import type { Serializer } from './serializer.js';
-import type { SessionStore } from './store.js';
+import { isSealedCookieStore, type SessionStore } from './store.js';
 
 /** Options of {@link session}. All are optional; `session()` alone gives a MemoryStore and JSON. */
 export interface SessionOptions {
@@ -19,9 +33,11 @@ export interface SessionOptions {
   serializer?: Serializer | undefined;
   /**
    * HMAC keys for the id cookie, newest first: the first signs, all verify, and a cookie verified
-   * by an older key is re-signed with the first. Use long random strings (32+ characters).
+   * by an older key is re-signed with the first. Each must be at least 32 characters (a string) or
+   * 32 bytes (a byte array): long random secrets, e.g. `openssl rand -base64 32`. `app.keys` must
+   * follow the same rule, and be an array (a Keygrip instance hides its keys).
    * @default app.keys; with neither, the cookie carries the bare 256-bit id, unsigned
-   * @example ['2026-11-key', '2026-05-key']
+   * @example [process.env.SESSION_KEY_NEW!, process.env.SESSION_KEY_OLD!]
    */
   keys?: readonly (string | Uint8Array)[] | undefined;
   /**
@@ -52,6 +68,7 @@ export interface SessionOptions {
   /**
    * Several independent sessions in one app: each `session({ name })` has its own cookie (set
    * `cookie.name` too), is read with `getSession(ctx, name)` and appears as `ctx.state[name]`.
+   * Any name but an `Object.prototype` property (`__proto__`, `constructor`, ...).
    * @default 'session'
    */
   name?: string | undefined;
@@ -67,7 +84,7 @@ export interface SessionOptions {
 }
 
 /** One entry per option, so the compiler fails when an option is added here but not there. */
-const OPTION_KEYS: { readonly [K in keyof Required<SessionOptions>]: true } = {
+const OPTION_KEYS: OptionRegistry<SessionOptions> = {
   store: true,
   serializer: true,
   keys: true,
@@ -81,7 +98,7 @@ const OPTION_KEYS: { readonly [K in keyof Required<SessionOptions>]: true } = {
 };
 
 /** Spellings from express-session, koa-session and others, and what we call them. */
-const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
+const FOREIGN_OPTIONS: ForeignOptions = {
   ttl: '`maxAge` (ms)',
   expires: '`maxAge` (ms)',
   expiry: '`maxAge` (ms)',
@@ -97,8 +114,9 @@ const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
 };
 
 const DEFAULT_MAX_AGE_MS = 86_400_000;
-/** RFC 6265bis §5.5: user agents cap cookie lifetime at 400 days. */
-const MAX_COOKIE_LIFETIME_MS = 400 * 86_400_000;
+/** What a server-side store must implement; `prune` and `close` are optional. */
+const STORE_METHODS = ['get', 'create', 'update', 'touch', 'destroy'] as const;
+const SEALED_COOKIE_METHODS = ['seal', 'open'] as const;
 
 /** Options after validation, every default applied. */
 export interface ResolvedOptions {
@@ -115,51 +133,29 @@ export interface ResolvedOptions {
   readonly ctxSession: string | undefined;
 }
 
-const describe = (value: unknown): string =>
-  typeof value === 'string' ? JSON.stringify(value) : typeof value === 'function' ? 'a function' : String(value);
-
-function checkDuration(option: string, value: unknown, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TypeError(`koa-session-kit: \`${option}\` must be a number of milliseconds (received ${describe(value)})`);
-  }
-  if (value <= 0 || value > max) {
-    throw new RangeError(`koa-session-kit: \`${option}\` must be more than 0 and at most ${max} ms (received ${value})`);
-  }
-  return value;
-}
-
 /** Validates and fills in options; never mutates the caller's object. Throws on the first problem. */
 export function resolveOptions(options: SessionOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`koa-session-kit: \`options\` must be an object (received ${describe(options)})`);
-  }
-  for (const key of Object.keys(options)) {
-    if (Object.hasOwn(OPTION_KEYS, key)) continue;
-    const hint = FOREIGN_OPTIONS[key];
-    throw new TypeError(`koa-session-kit: unknown option \`${key}\`${hint ? `; did you mean ${hint}?` : ''}`);
-  }
+  checkOptions('session()', options, OPTION_KEYS, FOREIGN_OPTIONS);
 
   const name = options.name ?? 'session';
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new TypeError(`koa-session-kit: \`name\` must be a non-empty string (received ${describe(name)})`);
+  // The name keys `ctx.state`: `__proto__` would replace its prototype, `constructor` shadow it.
+  if (typeof name !== 'string' || name.length === 0 || Object.hasOwn(Object.prototype, name)) {
+    throw wrongType('name', 'a non-empty string that is not an Object.prototype property', name);
   }
-  const maxAge = checkDuration('maxAge', options.maxAge ?? DEFAULT_MAX_AGE_MS, MAX_COOKIE_LIFETIME_MS);
+  const maxAge = checkMaxAge('maxAge', options.maxAge ?? DEFAULT_MAX_AGE_MS);
   const absoluteTimeout =
     options.absoluteTimeout === undefined ? undefined : checkDuration('absoluteTimeout', options.absoluteTimeout, Number.MAX_SAFE_INTEGER);
-  const rolling = options.rolling ?? false;
-  if (typeof rolling !== 'boolean') throw new TypeError(`koa-session-kit: \`rolling\` must be a boolean (received ${describe(rolling)})`);
+  const rolling = checkBoolean('rolling', options.rolling ?? false);
   const touchAfter = options.touchAfter ?? maxAge / 10;
   if (typeof touchAfter !== 'number' || !(touchAfter >= 0) || touchAfter >= maxAge) {
-    throw new RangeError(`koa-session-kit: \`touchAfter\` must be at least 0 and less than \`maxAge\` (received ${describe(touchAfter)})`);
+    throw outOfRange('touchAfter', 'at least 0 and less than `maxAge`', touchAfter);
   }
 
   const keys = options.keys;
   if (keys !== undefined) checkKeys('keys', keys);
 
   const store = options.store;
-  if (store !== undefined && (typeof store !== 'object' || store === null)) {
-    throw new TypeError(`koa-session-kit: \`store\` must be a store instance such as new MemoryStore() (received ${describe(store)})`);
-  }
+  if (store !== undefined) checkStore(store);
   const serializer = options.serializer;
   if (
     serializer !== undefined &&
@@ -168,7 +164,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
       typeof serializer.serialize !== 'function' ||
       typeof serializer.deserialize !== 'function')
   ) {
-    throw new TypeError(`koa-session-kit: \`serializer\` must be a serializer such as jsonSerializer() (received ${describe(serializer)})`);
+    throw wrongType('serializer', 'a serializer such as jsonSerializer()', serializer);
   }
 
   return {
@@ -185,16 +181,39 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   };
 }
 
-/** Keys must be a non-empty array of non-empty strings or byte arrays. */
+/** A server-side store needs every method of `Store`; a sealed cookie store, `seal` and `open`. */
+function checkStore(store: unknown): asserts store is SessionStore {
+  const rule = 'a store instance such as new MemoryStore()';
+  if (typeof store !== 'object' || store === null) throw wrongType('store', rule, store);
+  const methods = isSealedCookieStore(store as SessionStore) ? SEALED_COOKIE_METHODS : STORE_METHODS;
+  const has = store as Record<string, unknown>;
+  const missing = methods.filter((method) => typeof has[method] !== 'function').map((m) => `\`${m}\``);
+  const odd = ['prune', 'close'].filter((method) => has[method] !== undefined && typeof has[method] !== 'function').map((m) => `\`${m}\``);
+  if (missing.length + odd.length > 0) {
+    const needs = `be ${rule}, with methods ${methods.join(', ')} (and, optionally, prune and close)`;
+    const lacks = missing.length > 0 ? ` without ${missing.join(', ')}` : ` whose ${odd.join(', ')} is not a function`;
+    throw optionError(TypeError, 'store', needs, `${describeValue(store)}${lacks}`);
+  }
+}
+
+/**
+ * HMAC keys: a non-empty array of strings or byte arrays, each at least 32 characters or
+ * bytes (`MIN_KEY_LENGTH`). `option` is `keys` or `app.keys`, which the core checks when it signs.
+ */
 export function checkKeys(option: string, keys: unknown): asserts keys is readonly (string | Uint8Array)[] {
   if (!Array.isArray(keys) || keys.length === 0) {
-    throw new TypeError(`koa-session-kit: \`${option}\` must be a non-empty array of strings, newest first (received ${describe(keys)})`);
+    // Koa allows `app.keys = new Keygrip([...])`, but Keygrip keeps its keys out of reach.
+    const keygrip =
+      typeof (keys as { index?: unknown } | null)?.index === 'function' && typeof (keys as { sign?: unknown }).sign === 'function';
+    const rule = 'a non-empty array of strings, newest first';
+    throw wrongType(option, keygrip ? `${rule}; a Keygrip hides its keys, so set \`${option}\` to the array you gave it` : rule, keys);
   }
-  for (const key of keys) {
+  keys.forEach((key: unknown, index) => {
     if (!((typeof key === 'string' || key instanceof Uint8Array) && key.length > 0)) {
-      throw new TypeError(`koa-session-kit: \`${option}\` must hold only non-empty strings or byte arrays (received ${describe(key)})`);
+      throw optionError(TypeError, option, 'hold only non-empty strings or byte arrays', describeSecret(key));
     }
-  }
+    checkKeyLength(`${option}[${index}]`, key);
+  });
 }
 
 /** The view's property: `true` names it after the session, a string names it. */
@@ -202,9 +221,7 @@ function resolveCtxSession(value: unknown, name: string): string | undefined {
   if (value === undefined || value === false) return undefined;
   if (value === true) return name;
   if (typeof value !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(value) || value in Object.prototype) {
-    throw new TypeError(
-      `koa-session-kit: \`ctxSession\` must be a boolean or a property name such as 'session' (received ${describe(value)})`,
-    );
+    throw wrongType('ctxSession', "a boolean or a property name such as 'session'", value);
   }
   return value;
 }

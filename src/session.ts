@@ -1,6 +1,7 @@
 /** `Session<T>`: the map-like view a handler gets; all its state lives in a record the middleware keeps. */
 
 import { isValidId } from './id.js';
+import { checkMaxAge } from './option-checks.js';
 
 /** The shape of session data: string keys to serializable values. */
 export type SessionData = Record<string, unknown>;
@@ -211,10 +212,7 @@ export class Session<T extends object = SessionData> implements Iterable<[keyof 
   }
 
   set maxAge(value: number) {
-    if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-      throw new RangeError(`koa-session-kit: \`session.maxAge\` must be a positive number of ms (received ${String(value)})`);
-    }
-    this.#state.maxAge = value;
+    this.#state.maxAge = checkMaxAge('session.maxAge', value, RangeError);
     this.#state.metaChanged = true;
   }
 

@@ -2,6 +2,15 @@
 
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import { debuglog } from 'node:util';
+import {
+  checkKeyLength,
+  checkOptions,
+  describeSecret,
+  MIN_KEY_LENGTH,
+  optionError,
+  type ForeignOptions,
+  type OptionRegistry,
+} from '../src/option-checks.js';
 import type { OpenedCookie, RecordWrite, SealedCookieStore } from '../src/store.js';
 
 /** Options for {@link CookieStore}. */
@@ -16,10 +25,15 @@ export interface CookieStoreOptions {
 }
 
 /**
- * The shortest secret accepted, in characters: 32 random characters carry well over 128 bits, the
- * same floor as iron-session and @fastify/secure-session, and HKDF cannot add entropy a secret lacks.
+ * The shortest secret accepted, in characters: the same floor as the id cookie's `keys`, see
+ * `MIN_KEY_LENGTH` (HKDF cannot add entropy a secret lacks).
  */
-export const MIN_SECRET_LENGTH = 32;
+export const MIN_SECRET_LENGTH = MIN_KEY_LENGTH;
+
+/** One entry per option, so the compiler fails when an option is added to the type but not here. */
+const OPTION_KEYS: OptionRegistry<CookieStoreOptions> = { keys: true };
+/** What iron-session, @fastify/secure-session and cookie-session call the secrets. */
+const FOREIGN_OPTIONS: ForeignOptions = { secret: '`keys`', secrets: '`keys`', password: '`keys`', key: '`keys`' };
 
 /** Format version of the sealed value; its first byte, so a later format can still read this one. */
 const FORMAT_V1 = 1;
@@ -70,39 +84,15 @@ interface SealingKey {
   stale: boolean;
 }
 
-function describeValue(value: unknown): string {
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === 'string') return `a string of ${value.length} characters`;
-  if (typeof value === 'object' && value !== null) return value.constructor?.name ?? 'object';
-  return String(value);
-}
-
 /** Checks the secrets; messages never print one, only its length. */
-function checkKeys(options: CookieStoreOptions): readonly string[] {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`koa-session-kit: CookieStore options must be an object (received ${describeValue(options)})`);
-  }
-  for (const name of Object.keys(options)) {
-    if (name === 'keys') continue;
-    const hint = ['secret', 'secrets', 'password', 'key'].includes(name) ? '; did you mean `keys`?' : '';
-    throw new TypeError(`koa-session-kit: \`${name}\` is not a CookieStore option${hint}`);
-  }
+function checkSecrets(options: CookieStoreOptions): readonly string[] {
+  checkOptions('CookieStore', options, OPTION_KEYS, FOREIGN_OPTIONS);
   const { keys } = options;
-  if (!Array.isArray(keys)) {
-    throw new TypeError(`koa-session-kit: \`keys\` must be an array of secrets, newest first (received ${describeValue(keys)})`);
-  }
-  if (keys.length === 0) {
-    throw new RangeError('koa-session-kit: `keys` must hold at least one secret (received an empty array)');
-  }
+  if (!Array.isArray(keys)) throw optionError(TypeError, 'keys', 'be an array of secrets, newest first', describeSecret(keys));
+  if (keys.length === 0) throw optionError(RangeError, 'keys', 'hold at least one secret', 'an empty array');
   keys.forEach((secret: unknown, index) => {
-    if (typeof secret !== 'string') {
-      throw new TypeError(`koa-session-kit: \`keys[${index}]\` must be a string (received ${describeValue(secret)})`);
-    }
-    if (secret.length < MIN_SECRET_LENGTH) {
-      throw new RangeError(
-        `koa-session-kit: \`keys[${index}]\` must be at least ${MIN_SECRET_LENGTH} characters (received ${secret.length} characters)`,
-      );
-    }
+    if (typeof secret !== 'string') throw optionError(TypeError, `keys[${index}]`, 'be a string', describeSecret(secret));
+    checkKeyLength(`keys[${index}]`, secret);
   });
   return keys;
 }
@@ -130,10 +120,10 @@ export class CookieStore implements SealedCookieStore {
   readonly #sealer: SealingKey;
 
   constructor(options: CookieStoreOptions) {
-    const secrets = checkKeys(options);
+    const secrets = checkSecrets(options);
     this.#keys = secrets.map(deriveKey);
     const [newest] = this.#keys;
-    // checkKeys refused an empty array, so there is a first key.
+    // checkSecrets refused an empty array, so there is a first key.
     this.#sealer = newest as SealingKey;
   }
 

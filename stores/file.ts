@@ -6,6 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { SessionStoreError } from '../src/errors.js';
+import { KeyedQueue } from '../src/keyed-queue.js';
 import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
 import { EXPIRES_OFFSET, MAX_DATA_BYTES, encodeExpires, encodeHeader, type FileHeader, type HeaderRead } from './file/header.js';
 import { errorCode, readHeader, readRecordFile, writeAll } from './file/io.js';
@@ -42,8 +43,8 @@ const isLive = (read: HeaderRead | undefined): read is { kind: 'header'; header:
 export class FileStore implements Store {
   readonly #dir: string;
   readonly #fsync: boolean;
-  /** The tail of each id's write queue; entries go away when their queue drains. */
-  readonly #queues = new Map<string, Promise<void>>();
+  /** Each id's writes in this process, one after another. */
+  readonly #queue = new KeyedQueue();
   #dirReady: Promise<void> | undefined;
   #pruning: Promise<number> | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -52,7 +53,7 @@ export class FileStore implements Store {
     const resolved = resolveOptions(options);
     this.#dir = resolved.dir;
     this.#fsync = resolved.fsync;
-    if (resolved.pruneInterval !== undefined) {
+    if (resolved.pruneInterval !== false) {
       this.#timer = setInterval(() => {
         this.prune().catch((error: unknown) => log('FileStore: scheduled prune of %s failed: %o', this.#dir, error));
       }, resolved.pruneInterval);
@@ -87,7 +88,7 @@ export class FileStore implements Store {
   /** Writes version 1 unless a live session has the id, in this process or any other sharing `dir`. */
   async create(id: string, record: RecordWrite): Promise<boolean> {
     this.#checkWrite('create', id, record);
-    return this.#queue(id, 'create', async () => {
+    return this.#queued(id, 'create', async () => {
       const path = this.#sessionPath(id);
       const temp = await this.#writeTemp(id, record, 1);
       let placed = false;
@@ -116,7 +117,7 @@ export class FileStore implements Store {
   /** Replaces a live session, at `expectedVersion` when given, under the id's lock: a new file renamed into place. */
   async update(id: string, record: RecordWrite, expectedVersion?: number): Promise<number | undefined> {
     this.#checkWrite('update', id, record);
-    return this.#queue(id, 'update', () =>
+    return this.#queued(id, 'update', () =>
       this.#locked(id, 'update', async (lock) => {
         const path = this.#sessionPath(id);
         const current = await this.#peek(path);
@@ -138,7 +139,7 @@ export class FileStore implements Store {
   /** Rewrites the 8 expiry bytes of a live session in place: no data rewrite, same version. */
   async touch(id: string, expires: number): Promise<boolean> {
     this.#checkWrite('touch', id, { data: new Uint8Array(0), expires });
-    return this.#queue(id, 'touch', () =>
+    return this.#queued(id, 'touch', () =>
       this.#locked(id, 'touch', async (lock) => {
         let handle: FileHandle;
         try {
@@ -166,7 +167,7 @@ export class FileStore implements Store {
   async destroy(id: string): Promise<void> {
     this.#checkWrite('destroy', id, undefined);
     // Under the lock, so a writer that has checked the file but not yet renamed cannot resurrect it.
-    await this.#queue(id, 'destroy', () =>
+    await this.#queued(id, 'destroy', () =>
       this.#locked(id, 'destroy', async () => {
         await unlink(this.#sessionPath(id)).catch((error: unknown) => {
           if (errorCode(error) !== 'ENOENT') throw error;
@@ -191,7 +192,7 @@ export class FileStore implements Store {
   async close(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-    await Promise.all([this.#pruning?.catch(noop), ...this.#queues.values()]);
+    await Promise.all([this.#pruning?.catch(noop), this.#queue.settled()]);
   }
 
   async #prune(): Promise<number> {
@@ -228,7 +229,7 @@ export class FileStore implements Store {
     const path = this.#sessionPath(id);
     if (!this.#prunable(await this.#peek(path))) return false;
     // Check again under the lock: a create may have replaced it since.
-    return this.#queue(id, 'prune', () =>
+    return this.#queued(id, 'prune', () =>
       this.#locked(id, 'prune', async () => {
         if (!this.#prunable(await this.#peek(path))) return false;
         try {
@@ -318,22 +319,14 @@ export class FileStore implements Store {
   }
 
   /** Chains `task` after the id's earlier writes in this process; fs errors come out wrapped. */
-  #queue<T>(id: string, operation: string, task: () => Promise<T>): Promise<T> {
-    const run = async (): Promise<T> => {
+  #queued<T>(id: string, operation: string, task: () => Promise<T>): Promise<T> {
+    return this.#queue.run(id, async () => {
       try {
         return await task();
       } catch (error) {
         throw error instanceof SessionStoreError ? error : this.#wrap(operation, error);
       }
-    };
-    const previous = this.#queues.get(id);
-    const result = previous === undefined ? run() : previous.then(run);
-    const tail = result.then(noop, noop);
-    this.#queues.set(id, tail);
-    void tail.then(() => {
-      if (this.#queues.get(id) === tail) this.#queues.delete(id);
     });
-    return result;
   }
 
   #ensureDir(): Promise<void> {

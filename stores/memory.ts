@@ -1,5 +1,6 @@
 /** MemoryStore: sessions as bytes in bounded maps inside this process, evicting roughly the least recently used. */
 
+import { checkInteger, checkOptions, checkPruneInterval, type ForeignOptions, type OptionRegistry } from '../src/option-checks.js';
 import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
 
 /** Options for {@link MemoryStore}. */
@@ -9,26 +10,37 @@ export interface MemoryStoreOptions {
    * cookie-less clients cannot grow the heap without bound.
    * @default 10000
    */
-  maxSessions?: number;
+  maxSessions?: number | undefined;
   /**
-   * How often expired sessions are swept, in ms. The sweep runs on an unref'd timer (it never keeps
-   * the process alive) and yields to the event loop every few milliseconds.
-   * @default 60000
+   * How often, in ms, expired sessions are removed, on an unref'd timer (it never keeps the process
+   * alive) that yields to the event loop every few milliseconds; `false` for no timer. Expired
+   * sessions are never served either way, and one found on a read is dropped at once.
+   * @default 60000 (one minute)
    */
-  sweepInterval?: number;
+  pruneInterval?: number | false | undefined;
 }
 
+/** One entry per option, so the compiler fails when an option is added to the type but not here. */
+const OPTION_KEYS: OptionRegistry<MemoryStoreOptions> = { maxSessions: true, pruneInterval: true };
+/** Names other memory stores use, and ours. */
+const FOREIGN_OPTIONS: ForeignOptions = {
+  sweepInterval: '`pruneInterval` (ms, or false)',
+  checkPeriod: '`pruneInterval` (ms, or false)',
+  max: '`maxSessions`',
+  ttl: '`maxAge` on session(): the record expiry always follows the session expiry',
+};
+
 const DEFAULT_MAX_SESSIONS = 10_000;
-const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
+const DEFAULT_PRUNE_INTERVAL_MS = 60_000;
 /**
  * A sweep gives the event loop back after this long. Slices overrun it while the GC is busy with a
- * large heap: 4 ms slices once ran to 11 ms in a full bench run, 2 ms slices to about 7.
+ * large heap, so the slice is kept short (bench/memory-scale.ts measures the longest pause).
  */
 const SWEEP_SLICE_MS = 2;
 /**
  * Entries per shard the store aims at. A Map rehashes all its entries when it grows or shrinks
- * past a power of two: at 260,000 entries one delete took 13 ms (measured), a pause for every
- * request. Shards of this size rehash in well under a millisecond.
+ * past a power of two, and with hundreds of thousands of entries that one delete pauses every
+ * request; shards of this size rehash quickly (bench/memory-scale.ts).
  */
 const SHARD_TARGET = 16_384;
 const MAX_SHARDS = 256;
@@ -49,8 +61,8 @@ interface Entry {
 /**
  * The bytes as a latin1 string, one char per byte: a copy the caller cannot change afterwards.
  * A string rather than a Uint8Array because each typed array kept for minutes owns an ArrayBuffer
- * that the garbage collector tracks and sweeps apart: in a bare Koa app under HTTP load, keeping
- * a 140-byte Uint8Array per request cost about 9% of its requests per second, a string about half that.
+ * that the garbage collector tracks and sweeps apart: kept per request under HTTP load, typed
+ * arrays cost a bare Koa app noticeably more of its requests per second than strings do.
  */
 function pack(data: Uint8Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
@@ -59,13 +71,6 @@ function pack(data: Uint8Array): string {
 /** The bytes back, in a fresh Buffer (from Node's pool) that the caller may keep or change. */
 function unpack(data: string): Uint8Array {
   return Buffer.from(data, 'latin1');
-}
-
-function checkPositiveInteger(option: string, value: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw new TypeError(`koa-session-kit: \`${option}\` must be an integer (received ${String(value)})`);
-  }
-  if (value < 1) throw new RangeError(`koa-session-kit: \`${option}\` must be at least 1 (received ${value})`);
 }
 
 /** A power of two, so a shard is picked with a mask; one shard (exact second-chance order) below SHARD_TARGET. */
@@ -90,16 +95,14 @@ export class MemoryStore implements Store {
   #sweeping: { shard: number; entries: Iterator<Entry> } | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
-    const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
-    const sweepInterval = options.sweepInterval ?? DEFAULT_SWEEP_INTERVAL_MS;
-    checkPositiveInteger('maxSessions', maxSessions);
-    checkPositiveInteger('sweepInterval', sweepInterval);
+    checkOptions('MemoryStore', options, OPTION_KEYS, FOREIGN_OPTIONS);
+    const maxSessions = checkInteger('maxSessions', options.maxSessions ?? DEFAULT_MAX_SESSIONS, 1);
+    const pruneInterval = checkPruneInterval(options.pruneInterval, DEFAULT_PRUNE_INTERVAL_MS);
     this.#maxSessions = maxSessions;
     const shards = shardCountFor(maxSessions);
     this.#shards = Array.from({ length: shards }, () => new Map<string, Entry>());
     this.#mask = shards - 1;
-    this.#timer = setInterval(() => this.#startSweep(), sweepInterval);
-    this.#timer.unref();
+    if (pruneInterval !== false) this.#timer = setInterval(() => this.#startSweep(), pruneInterval).unref();
   }
 
   /** How many records are held, expired ones not yet swept included. */

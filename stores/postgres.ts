@@ -4,6 +4,15 @@ import { createHash } from 'node:crypto';
 import { debuglog } from 'node:util';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { SessionStoreError } from '../src/errors.js';
+import {
+  checkBoolean,
+  checkOptions,
+  checkPruneInterval,
+  optionError,
+  wrongType,
+  type ForeignOptions,
+  type OptionRegistry,
+} from '../src/option-checks.js';
 import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
 
 const debug = debuglog('koa-session-kit');
@@ -39,7 +48,7 @@ export interface PostgresStoreOptions {
    */
   createTable?: boolean;
   /**
-   * How often, in ms, to delete expired rows on an unref'd timer (never keeps the process alive);
+   * How often, in ms, to delete expired rows on an unref'd timer (it never keeps the process alive);
    * `false` for none, e.g. on serverless platforms where you call {@link PostgresStore.prune} from
    * a scheduled job. Several instances may share the table: an advisory lock lets one prune at a time.
    * @default 900000 (15 minutes)
@@ -60,12 +69,10 @@ const PRUNE_BATCH_ROWS = 1_000;
 const MAX_IDENTIFIER_BYTES = 63;
 /** The index is `<table>_expires_idx`, so a table name leaves room for it under the identifier limit. */
 const INDEX_SUFFIX = '_expires_idx';
-/** setInterval's ceiling (a signed 32-bit ms count); Node fires at once for anything larger. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 const APPLICATION_NAME = 'koa-session-kit';
 
 /** Spellings other session stores use, mapped to ours (STYLE 7: unknown keys throw with a hint). */
-const OPTION_HINTS: Record<string, string> = {
+const FOREIGN_OPTIONS: ForeignOptions = {
   tableName: '`table`',
   schemaName: '`schema`',
   conString: '`connectionString`',
@@ -73,60 +80,43 @@ const OPTION_HINTS: Record<string, string> = {
   pruneSessionInterval: '`pruneInterval`',
   ttl: '`maxAge` on session(): the row expiry always follows the session expiry',
 };
-const OPTION_NAMES = ['pool', 'connectionString', 'table', 'schema', 'createTable', 'pruneInterval'] as const;
-const KNOWN_OPTIONS = new Set<string>(OPTION_NAMES satisfies readonly (keyof PostgresStoreOptions)[]);
-
-function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  return typeof value === 'object' && value !== null ? (value.constructor?.name ?? 'object') : String(value);
-}
-
-/** Throws the STYLE 8 message: koa-session-kit: `<option>` must be <rule> (received <value>). */
-function reject(Type: typeof TypeError, option: string, rule: string, received: string): never {
-  throw new Type(`koa-session-kit: \`${option}\` must be ${rule} (received ${received})`);
-}
+/** One entry per option, so the compiler fails when an option is added to the type but not here. */
+const OPTION_KEYS: OptionRegistry<PostgresStoreOptions> = {
+  pool: true,
+  connectionString: true,
+  table: true,
+  schema: true,
+  createTable: true,
+  pruneInterval: true,
+};
 
 function checkIdentifier(option: 'table' | 'schema', value: unknown): void {
   if (typeof value !== 'string' || value === '' || value.includes('\0')) {
-    reject(TypeError, option, 'a non-empty string without NUL characters', show(value));
+    throw wrongType(option, 'a non-empty string without NUL characters', value);
   }
   const max = MAX_IDENTIFIER_BYTES - (option === 'table' ? INDEX_SUFFIX.length : 0);
   const bytes = Buffer.byteLength(value);
-  if (bytes > max) reject(RangeError, option, `at most ${max} bytes (PostgreSQL's identifier limit)`, `${bytes} bytes`);
+  if (bytes > max) throw optionError(RangeError, option, `be at most ${max} bytes (PostgreSQL's identifier limit)`, `${bytes} bytes`);
 }
 
-function checkOptions(options: PostgresStoreOptions): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`koa-session-kit: PostgresStore options must be an object (received ${show(options)})`);
+/** Checks every option; returns the prune interval to use. */
+function checkPostgresOptions(options: PostgresStoreOptions): number | false {
+  checkOptions('PostgresStore', options, OPTION_KEYS, FOREIGN_OPTIONS);
+  const { pool, connectionString, table, schema, createTable } = options;
+  if (pool !== undefined && connectionString !== undefined) {
+    throw optionError(TypeError, 'pool', 'be omitted when `connectionString` is given', 'both');
   }
-  for (const key of Object.keys(options)) {
-    if (KNOWN_OPTIONS.has(key)) continue;
-    const hint = OPTION_HINTS[key];
-    const suggestion = hint === undefined ? '' : `; did you mean ${hint}?`;
-    throw new TypeError(`koa-session-kit: \`${key}\` is not a PostgresStore option${suggestion}`);
-  }
-  const { pool, connectionString, table, schema, createTable, pruneInterval } = options;
-  const both = pool !== undefined && connectionString !== undefined;
-  if (both) reject(TypeError, 'pool', 'omitted when `connectionString` is given', 'both');
   if (pool === undefined && connectionString === undefined) {
-    reject(TypeError, 'pool', 'a pg.Pool, or `connectionString` a connection string', 'neither');
+    throw optionError(TypeError, 'pool', 'be a pg.Pool, or `connectionString` a connection string', 'neither');
   }
-  if (pool !== undefined && !looksLikePool(pool)) reject(TypeError, 'pool', 'a pg.Pool', show(pool));
+  if (pool !== undefined && !looksLikePool(pool)) throw wrongType('pool', 'a pg.Pool', pool);
   if (connectionString !== undefined && (typeof connectionString !== 'string' || connectionString === '')) {
-    reject(TypeError, 'connectionString', 'a non-empty string', show(connectionString));
+    throw wrongType('connectionString', 'a non-empty string', connectionString);
   }
   if (table !== undefined) checkIdentifier('table', table);
   if (schema !== undefined) checkIdentifier('schema', schema);
-  if (createTable !== undefined && typeof createTable !== 'boolean') {
-    reject(TypeError, 'createTable', 'a boolean', show(createTable));
-  }
-  if (pruneInterval === undefined || pruneInterval === false) return;
-  if (typeof pruneInterval !== 'number' || !Number.isInteger(pruneInterval)) {
-    reject(TypeError, 'pruneInterval', 'an integer number of ms or false', show(pruneInterval));
-  }
-  if (pruneInterval < 1 || pruneInterval > MAX_TIMER_MS) {
-    reject(RangeError, 'pruneInterval', `between 1 and ${MAX_TIMER_MS} ms`, String(pruneInterval));
-  }
+  if (createTable !== undefined) checkBoolean('createTable', createTable);
+  return checkPruneInterval(options.pruneInterval, DEFAULT_PRUNE_INTERVAL_MS);
 }
 
 function looksLikePool(value: unknown): value is Pool {
@@ -234,7 +224,7 @@ export class PostgresStore implements Store {
   #closed = false;
 
   constructor(options: PostgresStoreOptions) {
-    checkOptions(options);
+    const interval = checkPostgresOptions(options);
     const name: SessionTableName = { table: options.table ?? DEFAULT_TABLE };
     if (options.schema !== undefined) name.schema = options.schema;
     this.#given = options.pool;
@@ -242,7 +232,6 @@ export class PostgresStore implements Store {
     this.#table = qualifiedName(name);
     this.#sql = statements(name);
     this.#tableToCreate = options.createTable ?? true;
-    const interval = options.pruneInterval ?? DEFAULT_PRUNE_INTERVAL_MS;
     if (interval === false) return;
     const run = (): void => void this.prune().catch((error) => debug('PostgresStore: prune failed: %s', reason(error)));
     this.#timer = setInterval(run, interval).unref();

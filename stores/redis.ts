@@ -3,6 +3,7 @@
 import { debuglog } from 'node:util';
 import type { Cluster, Redis } from 'ioredis';
 import { SessionStoreError } from '../src/errors.js';
+import { checkOptions, optionError, wrongType, type ForeignOptions, type OptionRegistry } from '../src/option-checks.js';
 import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
 
 /** An ioredis client: a single-node `Redis` (standalone or Sentinel) or a `Cluster`. */
@@ -35,14 +36,16 @@ const DEFAULT_PREFIX = 'sess:';
 const debug = debuglog('koa-session-kit');
 
 /** Spellings other session stores use, mapped to ours (STYLE 7: unknown keys throw with a hint). */
-const OPTION_HINTS: Record<string, string> = {
+const FOREIGN_OPTIONS: ForeignOptions = {
   redis: '`client`',
   keyPrefix: '`prefix` (or the ioredis client option of that name)',
   ttl: '`maxAge` on session(): the TTL always follows the session expiry',
   disableTTL: '`maxAge` on session(): the TTL always follows the session expiry',
   disableTouch: '`rolling`/`touchAfter` on session()',
+  pruneInterval: 'nothing: Redis removes each expired session itself (its TTL)',
 };
-const KNOWN_OPTIONS = new Set<string>(['client', 'url', 'prefix'] satisfies (keyof RedisStoreOptions)[]);
+/** One entry per option, so the compiler fails when an option is added to the type but not here. */
+const OPTION_KEYS: OptionRegistry<RedisStoreOptions> = { client: true, url: true, prefix: true };
 
 /*
  * Each session is one hash: d = the record bytes, e = expiry (ms since the epoch, as written),
@@ -121,37 +124,18 @@ function looksLikeIoredis(value: unknown): value is RedisClient {
   );
 }
 
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'object' && value !== null) return value.constructor?.name ?? 'object';
-  return String(value);
-}
-
-function checkOptions(options: RedisStoreOptions): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`koa-session-kit: RedisStore options must be an object (received ${describeValue(options)})`);
-  }
-  for (const key of Object.keys(options)) {
-    if (KNOWN_OPTIONS.has(key)) continue;
-    const hint = OPTION_HINTS[key];
-    throw new TypeError(`koa-session-kit: \`${key}\` is not a RedisStore option` + (hint === undefined ? '' : `; did you mean ${hint}?`));
-  }
+function checkRedisOptions(options: RedisStoreOptions): void {
+  checkOptions('RedisStore', options, OPTION_KEYS, FOREIGN_OPTIONS);
   const { client, url, prefix } = options;
-  if (client !== undefined && url !== undefined) {
-    throw new TypeError('koa-session-kit: `client` and `url` must not both be given (received both)');
-  }
+  if (client !== undefined && url !== undefined) throw optionError(TypeError, 'client', 'be omitted when `url` is given', 'both');
   if (client === undefined && url === undefined) {
-    throw new TypeError('koa-session-kit: `client` must be an ioredis client, or `url` a Redis URL (received neither)');
+    throw optionError(TypeError, 'client', 'be an ioredis client, or `url` a Redis URL', 'neither');
   }
-  if (client !== undefined && !looksLikeIoredis(client)) {
-    throw new TypeError(`koa-session-kit: \`client\` must be an ioredis client (received ${describeValue(client)})`);
-  }
+  if (client !== undefined && !looksLikeIoredis(client)) throw wrongType('client', 'an ioredis client', client);
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\//.test(url))) {
-    throw new TypeError(`koa-session-kit: \`url\` must be a redis:// or rediss:// URL (received ${describeValue(url)})`);
+    throw wrongType('url', 'a redis:// or rediss:// URL', url);
   }
-  if (prefix !== undefined && typeof prefix !== 'string') {
-    throw new TypeError(`koa-session-kit: \`prefix\` must be a string (received ${describeValue(prefix)})`);
-  }
+  if (prefix !== undefined && typeof prefix !== 'string') throw wrongType('prefix', 'a string', prefix);
 }
 
 /** Bytes as ioredis sends them verbatim: a Buffer view over the same memory, no copy. */
@@ -175,7 +159,7 @@ export class RedisStore implements Store {
   #closed = false;
 
   constructor(options: RedisStoreOptions) {
-    checkOptions(options);
+    checkRedisOptions(options);
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#url = options.url;
     if (options.client !== undefined) this.#client = prepare(options.client);

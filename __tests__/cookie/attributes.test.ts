@@ -60,6 +60,27 @@ describe('session cookie attributes', () => {
   });
 });
 
+describe("secure: 'auto' on plain HTTP for cookies that browsers drop without Secure", () => {
+  afterAll(closeStores);
+
+  it.each([
+    [{ name: '__Host-sid' }, '__Host-sid'],
+    [{ name: '__host-sid' }, '__host-sid'],
+    [{ name: '__Secure-sid' }, '__Secure-sid'],
+    [{ name: '__SECURE-sid' }, '__SECURE-sid'],
+    [{ sameSite: 'none' }, 'koa.sid'],
+    [{ partitioned: true }, 'koa.sid'],
+  ] as [CookieOptions, string][])('sends Secure anyway for %j, on the cookie and on its clearing', async (cookie, name) => {
+    const [set, clearing] = await lines(cookie, { proxy: false, https: false });
+    expect(set).toMatch(new RegExp(`^${name}=[^;]+;.*; Secure(;|$)`));
+    expect(clearing).toMatch(new RegExp(`^${name}=; Max-Age=0;.*; Secure(;|$)`));
+  });
+
+  it("still follows ctx.secure for an ordinary cookie under secure: 'auto'", async () => {
+    expect((await lines({ name: 'Host-sid' }))[0]).not.toMatch(/Secure/);
+  });
+});
+
 describe('session({ cookie }) validation', () => {
   it.each([
     [{ name: 'a;b' }, 'cookie.name'],
@@ -77,11 +98,25 @@ describe('session({ cookie }) validation', () => {
     [{ name: '__Secure-x', secure: false }, 'cookie.secure'],
     [{ sameSite: 'none', secure: false }, 'cookie.secure'],
     [{ partitioned: true, secure: false }, 'cookie.secure'],
+    [{ name: '__host-x', domain: 'example.com' }, 'cookie.domain'],
+    [{ name: '__HOST-x', path: '/app' }, 'cookie.path'],
+    [{ name: '__host-x', secure: false }, 'cookie.secure'],
+    [{ name: '__secure-x', secure: false }, 'cookie.secure'],
     [{ sameSite: 'loose' }, 'cookie.sameSite'],
     [{ priority: 'urgent' }, 'cookie.priority'],
   ] as [CookieOptions, string][])('refuses %j at session() time, naming %s', (cookie, option) => {
     expect(() => session({ cookie })).toThrow(TypeError);
     expect(() => session({ cookie })).toThrow(`koa-session-kit: \`${option}\` must be`);
+  });
+
+  it("refuses an unknown cookie option, pointing express-session's cookie.maxAge at maxAge", () => {
+    expect(() => session({ cookie: { maxAge: 1000 } as CookieOptions })).toThrow(
+      new TypeError('koa-session-kit: `cookie.maxAge` is not a session() option; did you mean `maxAge` on session() (ms)?'),
+    );
+    expect(() => session({ cookie: { httponly: true } as CookieOptions })).toThrow(/did you mean `httpOnly`\?/);
+    expect(() => session({ cookie: 'koa.sid' as CookieOptions })).toThrow(
+      new TypeError('koa-session-kit: `cookie` must be an object (received "koa.sid")'),
+    );
   });
 
   it("accepts a __Host- name with the defaults (Path=/, no Domain, secure 'auto')", () => {

@@ -15,7 +15,7 @@ const routes = {
 describe('bad cookies give a fresh session, never a 500', () => {
   afterAll(closeStores);
   const store = track(new CountingStore());
-  const app = makeApp({ store }, routes, ['right-key']);
+  const app = makeApp({ store }, routes, ['right-key-0123456789abcdefghijklmnopqrstuv']);
   let good: string;
 
   const malformed: [string, () => string][] = [
@@ -45,7 +45,7 @@ describe('bad cookies give a fresh session, never a 500', () => {
   });
 
   it('starts fresh on a cookie signed with a key the app does not have', async () => {
-    const other = cookiePair(await client(makeApp({ store }, routes, ['wrong-key'])).get('/set'));
+    const other = cookiePair(await client(makeApp({ store }, routes, ['wrong-key-0123456789abcdefghijklmnopqrstuv'])).get('/set'));
     store.reset();
     await client(app).get('/read').set('Cookie', other).expect(200, { isNew: true, size: 0 });
     expect(store.total).toBe(0);
@@ -57,7 +57,9 @@ describe('bad cookies give a fresh session, never a 500', () => {
       serialize: (value) => new TextEncoder().encode(JSON.stringify(value)),
       deserialize: (bytes) => JSON.parse(new TextDecoder().decode(bytes)),
     };
-    const cookie = cookiePair(await client(makeApp({ store, serializer: upper }, routes, ['right-key'])).get('/set'));
+    const cookie = cookiePair(
+      await client(makeApp({ store, serializer: upper }, routes, ['right-key-0123456789abcdefghijklmnopqrstuv'])).get('/set'),
+    );
     await client(app).get('/read').set('Cookie', cookie).expect(200, { isNew: true, size: 0 });
   });
 
@@ -67,7 +69,9 @@ describe('bad cookies give a fresh session, never a 500', () => {
     ['null', () => new TextEncoder().encode('null')],
   ])('starts fresh when the stored data is %s', async (_, bytes) => {
     const liar: Serializer = { name: 'json', serialize: () => bytes(), deserialize: (b) => JSON.parse(new TextDecoder().decode(b)) };
-    const cookie = cookiePair(await client(makeApp({ store, serializer: liar }, routes, ['right-key'])).get('/set'));
+    const cookie = cookiePair(
+      await client(makeApp({ store, serializer: liar }, routes, ['right-key-0123456789abcdefghijklmnopqrstuv'])).get('/set'),
+    );
     await client(app).get('/read').set('Cookie', cookie).expect(200, { isNew: true, size: 0 });
   });
 
@@ -76,7 +80,7 @@ describe('bad cookies give a fresh session, never a 500', () => {
       import Koa from 'koa';
       import request from 'supertest';
       import { session, getSession } from './src/index.js';
-      const app = new Koa(); app.keys = ['k'];
+      const app = new Koa(); app.keys = ['k-0123456789abcdefghijklmnopqrstuv'];
       app.use(session());
       app.use(async (ctx) => { await getSession(ctx); ctx.body = 'ok'; });
       const bad = ['', 'nodot', 'x'.repeat(43) + '.' + 'y'.repeat(43), 'a'.repeat(5000)];

@@ -62,7 +62,11 @@ export async function closeStores(): Promise<void> {
 }
 
 /** A Koa app with `session(options)` in front of `routes` (matched on exact path; 404 otherwise). */
-export function makeApp(options: SessionOptions, routes: Record<string, Handler>, keys: string[] | null = ['test-key-2026']): Koa {
+export function makeApp(
+  options: SessionOptions,
+  routes: Record<string, Handler>,
+  keys: string[] | null = ['test-key-2026-0123456789abcdefghijklmnopqrstuv'],
+): Koa {
   const app = new Koa();
   if (keys !== null) app.keys = keys;
   app.silent = true;

@@ -77,7 +77,7 @@ describe('several sessions in one app', () => {
   /** The default session and an `admin` one (cookie `admin.sid`), in front of `handler`. */
   const twoSessions = (handler: Koa.Middleware): Koa => {
     const app = new Koa();
-    app.keys = ['multi-key'];
+    app.keys = ['multi-key-0123456789abcdefghijklmnopqrstuv'];
     app.use(session({ store: track(new CountingStore()) }));
     app.use(session({ name: 'admin', store: track(new CountingStore()), cookie: { name: 'admin.sid' } }));
     app.use(handler);
@@ -113,7 +113,7 @@ describe('several sessions in one app', () => {
 
   it('fails the request when two session() middlewares with one name run on it, and says to name them apart', async () => {
     const app = new Koa();
-    app.keys = ['multi-key'];
+    app.keys = ['multi-key-0123456789abcdefghijklmnopqrstuv'];
     const errors: Error[] = [];
     app.on('error', (error: Error) => errors.push(error));
     app.use(session({ store: track(new CountingStore()) }));

@@ -14,7 +14,7 @@ describe('session() on a route that never calls getSession', () => {
     const store = track(new CountingStore());
     const app = new Koa();
     let keyReads = 0;
-    const keys = ['lazy-key'];
+    const keys = ['lazy-key-0123456789abcdefghijklmnopqrstuv'];
     Object.defineProperty(app, 'keys', { get: () => (keyReads++, keys), set: () => undefined });
     app.use(session({ store }));
     app.use(async (ctx) => {

@@ -36,13 +36,13 @@ describe('session(options)', () => {
   ])('throws a TypeError for the foreign option %s, pointing at %s', (key, hint) => {
     expect(() => session({ [key]: 1 } as SessionOptions)).toThrow(TypeError);
     expect(() => session({ [key]: 1 } as SessionOptions)).toThrow(
-      new RegExp(`unknown option \`${key}\`; did you mean \`?${hint.replace('.', '\\.')}`),
+      new RegExp(`\`${key}\` is not a session\\(\\) option; did you mean \`?${hint.replace('.', '\\.')}`),
     );
   });
 
   it.each([null, 'koa.sid', 42])('refuses options that are not an object (%p)', (options) => {
     expect(() => session(options as unknown as SessionOptions)).toThrow(TypeError);
-    expect(() => session(options as unknown as SessionOptions)).toThrow('koa-session-kit: `options` must be an object');
+    expect(() => session(options as unknown as SessionOptions)).toThrow('koa-session-kit: session() options must be an object');
   });
 
   it.each(['', 'has space', 'naïve', 'x'.repeat(256)])('refuses a serializer named %p: the name is written into every record', (name) => {
@@ -50,8 +50,46 @@ describe('session(options)', () => {
     expect(() => session({ serializer })).toThrow('koa-session-kit: serializer `name` must be 1-255 printable ASCII characters');
   });
 
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])(
+    'refuses name: %p, which would replace or shadow a property of ctx.state',
+    (name) => {
+      expect(() => session({ name })).toThrow(
+        new TypeError(`koa-session-kit: \`name\` must be a non-empty string that is not an Object.prototype property (received "${name}")`),
+      );
+    },
+  );
+
+  it('refuses a store without the methods of a Store, naming the missing ones', () => {
+    const fn = async () => undefined;
+    const rule =
+      'a store instance such as new MemoryStore(), with methods get, create, update, touch, destroy (and, optionally, prune and close)';
+    expect(() => session({ store: {} as SessionOptions['store'] })).toThrow(
+      new TypeError(
+        `koa-session-kit: \`store\` must be ${rule} (received Object without \`get\`, \`create\`, \`update\`, \`touch\`, \`destroy\`)`,
+      ),
+    );
+    const almost = { get: fn, create: fn, update: fn, touch: fn };
+    expect(() => session({ store: almost as unknown as SessionOptions['store'] })).toThrow(
+      new TypeError(`koa-session-kit: \`store\` must be ${rule} (received Object without \`destroy\`)`),
+    );
+    const badPrune = { ...almost, destroy: fn, prune: 60_000 };
+    expect(() => session({ store: badPrune as unknown as SessionOptions['store'] })).toThrow(
+      /received Object whose `prune` is not a function\)$/,
+    );
+    expect(() => session({ store: { ...almost, destroy: fn } as unknown as SessionOptions['store'] })).not.toThrow();
+  });
+
+  it('refuses a sealed cookie store without seal or open', () => {
+    const half = { kind: 'sealed-cookie' as const, seal: () => '' };
+    expect(() => session({ store: half as unknown as SessionOptions['store'] })).toThrow(
+      /^koa-session-kit: `store` must be a store instance such as new MemoryStore\(\), with methods seal, open .*\(received Object without `open`\)$/,
+    );
+  });
+
   it('throws for an unknown option without a known hint', () => {
-    expect(() => session({ colour: 'red' } as SessionOptions)).toThrow('koa-session-kit: unknown option `colour`');
+    expect(() => session({ colour: 'red' } as SessionOptions)).toThrow(
+      new TypeError('koa-session-kit: `colour` is not a session() option'),
+    );
   });
 
   it.each([

@@ -107,9 +107,9 @@ describe('resolveMaxDepth(options, known)', () => {
   it.each<[unknown, ErrorConstructor, RegExp]>([
     [{ maxDepth: 0 }, RangeError, /`maxDepth` must be from 1 to 1000 \(received 0\)/],
     [{ maxDepth: 1001 }, RangeError, /received 1001/],
-    [{ maxDepth: '10' }, TypeError, /`maxDepth` must be an integer \(received 10\)/],
+    [{ maxDepth: '10' }, TypeError, /`maxDepth` must be an integer \(received "10"\)/],
     [{ maxDepth: Number.NaN }, TypeError, /must be an integer/],
-    [{ depth: 3 }, TypeError, /`depth` is not a serializer option; expected one of `maxDepth`/],
+    [{ depth: 3 }, TypeError, /`depth` is not a serializer option; did you mean `maxDepth`\?/],
     ['deep', TypeError, /serializer options must be an object/],
   ])('rejects %p', (options, type, message) => {
     expect(() => resolveMaxDepth(options as object, [])).toThrow(type);

@@ -161,7 +161,7 @@ describe('superjsonSerializer()', () => {
 
   it('rejects options it does not know and an instance that is not SuperJSON', () => {
     expect(() => superjsonSerializer({ instanse: new SuperJSON() } as never)).toThrow(
-      /`instanse` is not a serializer option; expected one of `maxDepth`, `instance`/,
+      /`instanse` is not a serializer option; did you mean `instance`\?/,
     );
     expect(() => superjsonSerializer({ instance: {} as SuperJSON })).toThrow(TypeError);
     expect(() => superjsonSerializer({ maxDepth: 0 })).toThrow(RangeError);

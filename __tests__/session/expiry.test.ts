@@ -95,6 +95,50 @@ describe('session expiry', () => {
     },
   );
 
+  it.each([1e300, 401 * 86_400_000])(
+    'refuses session.maxAge = %p as the maxAge option does (at most 400 days), and the session is saved as it was',
+    async (value) => {
+      const store = track(new CountingStore());
+      const app = makeApp(
+        { store },
+        {
+          '/': async (ctx: Context) => {
+            const s = await getSession(ctx);
+            s.set('n', 1);
+            try {
+              s.maxAge = value;
+            } catch (error) {
+              ctx.body = { error: `${(error as Error).name}: ${(error as Error).message}`, maxAge: s.maxAge };
+            }
+          },
+        },
+      );
+      const res = await client(app)
+        .get('/')
+        .expect(200, {
+          error: `RangeError: koa-session-kit: \`session.maxAge\` must be more than 0 and at most 34560000000 ms (received ${value})`,
+          maxAge: 86_400_000,
+        });
+      const [line] = setCookies(res);
+      expect(maxAgeOf(line!)).toBe(86_400);
+      expect(line).not.toMatch(/Invalid Date/);
+    },
+  );
+
+  it('accepts session.maxAge of exactly 400 days, the most a browser keeps a cookie', async () => {
+    const app = makeApp(
+      { store: track(new CountingStore()) },
+      {
+        '/': async (ctx: Context) => {
+          const s = await getSession(ctx);
+          s.set('n', 1).maxAge = 400 * 86_400_000;
+          ctx.body = 'ok';
+        },
+      },
+    );
+    expect(maxAgeOf(setCookies(await client(app).get('/').expect(200))[0]!)).toBe(400 * 86_400);
+  });
+
   it('touches a rolling session without rewriting its data, throttled by touchAfter', async () => {
     const store = track(new CountingStore());
     const app = makeApp({ store, maxAge: 2000, rolling: true, touchAfter: 300 }, routes);

@@ -1,5 +1,7 @@
 /** What a serializer declares it carries, and the options every serializer factory shares. */
 
+import { checkInteger, checkOptions, type OptionRegistry } from '../option-checks.js';
+
 /**
  * How deep session data may nest, counting the session object itself as level 1. JSON.stringify,
  * superjson and msgpackr all overflow the stack a few thousand levels down (measured on Node 20);
@@ -20,29 +22,14 @@ export interface StrictOptions {
 }
 
 /**
- * Validates a factory's options: rejects keys it does not know (with the factory named) and a
+ * Validates a factory's options: rejects keys it does not know (with a hint for a near miss) and a
  * `maxDepth` that is not an integer from 1 to {@link MAX_DEPTH_LIMIT}. Returns the depth to use.
  */
 export function resolveMaxDepth(options: object | undefined, known: readonly string[]): number {
   if (options === undefined) return MAX_DEPTH;
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`koa-session-kit: serializer options must be an object (received ${String(options)})`);
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== 'maxDepth' && !known.includes(key)) {
-      const expected = ['maxDepth', ...known].map((name) => `\`${name}\``).join(', ');
-      throw new TypeError(`koa-session-kit: \`${key}\` is not a serializer option; expected one of ${expected}`);
-    }
-  }
-  const { maxDepth } = options as StrictOptions;
-  if (maxDepth === undefined) return MAX_DEPTH;
-  if (typeof maxDepth !== 'number' || !Number.isInteger(maxDepth)) {
-    throw new TypeError(`koa-session-kit: \`maxDepth\` must be an integer (received ${String(maxDepth)})`);
-  }
-  if (maxDepth < 1 || maxDepth > MAX_DEPTH_LIMIT) {
-    throw new RangeError(`koa-session-kit: \`maxDepth\` must be from 1 to ${MAX_DEPTH_LIMIT} (received ${maxDepth})`);
-  }
-  return maxDepth;
+  const registry: OptionRegistry<Record<string, unknown>> = Object.fromEntries(['maxDepth', ...known].map((key) => [key, true]));
+  checkOptions('serializer', options, registry);
+  return options.maxDepth === undefined ? MAX_DEPTH : checkInteger('maxDepth', options.maxDepth, 1, MAX_DEPTH_LIMIT);
 }
 
 /** What happens to an object property whose value is `undefined`. */

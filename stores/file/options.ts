@@ -1,6 +1,14 @@
 /** FileStore's options: their documentation, validation and defaults, checked once in the constructor. */
 
 import { resolve } from 'node:path';
+import {
+  checkBoolean,
+  checkOptions,
+  checkPruneInterval,
+  wrongType,
+  type ForeignOptions,
+  type OptionRegistry,
+} from '../../src/option-checks.js';
 
 /** Options for `FileStore`. */
 export interface FileStoreOptions {
@@ -18,12 +26,13 @@ export interface FileStoreOptions {
    */
   fsync?: boolean;
   /**
-   * Run `FileStore#prune()` every this many ms on an unref'd timer (it never keeps the process
-   * alive); `close()` stops it. Expired sessions are never served either way: pruning only frees disk.
-   * @default undefined (no timer: call `prune()` yourself, e.g. from a cron job)
+   * How often, in ms, to remove expired session files (`FileStore#prune()`) on an unref'd timer (it
+   * never keeps the process alive); `false` for no timer, e.g. when a cron job calls `prune()`.
+   * `close()` stops it. Expired sessions are never served either way: pruning only frees disk.
+   * @default false (no timer: call `prune()` yourself, or set an interval)
    * @example 3_600_000
    */
-  pruneInterval?: number;
+  pruneInterval?: number | false;
 }
 
 /** Options after validation, every default applied. */
@@ -31,55 +40,24 @@ export interface ResolvedFileStoreOptions {
   /** Absolute, so a later `process.chdir()` changes nothing. */
   readonly dir: string;
   readonly fsync: boolean;
-  readonly pruneInterval: number | undefined;
+  readonly pruneInterval: number | false;
 }
 
 /** One entry per option, so the compiler fails when an option is added to the type but not here. */
-const OPTION_KEYS: { readonly [K in keyof Required<FileStoreOptions>]: true } = { dir: true, fsync: true, pruneInterval: true };
+const OPTION_KEYS: OptionRegistry<FileStoreOptions> = { dir: true, fsync: true, pruneInterval: true };
 /** Names other file stores use, and ours. */
-const FOREIGN_OPTIONS: Readonly<Record<string, string>> = {
+const FOREIGN_OPTIONS: ForeignOptions = {
   path: '`dir`',
   directory: '`dir`',
   reapInterval: '`pruneInterval` (ms)',
   ttl: 'nothing: expiry comes from the session middleware',
 };
-/** setInterval() treats anything larger as 1 ms. */
-const MAX_TIMER_MS = 2_147_483_647;
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object' && value !== null) return 'an object';
-  return String(value);
-}
 
 /** Validates `options` synchronously (TypeError for a wrong type, RangeError out of range); never mutates them. */
 export function resolveOptions(options: unknown): ResolvedFileStoreOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`koa-session-kit: FileStore options must be an object (received ${describeValue(options)})`);
-  }
-  for (const key of Object.keys(options)) {
-    if (Object.hasOwn(OPTION_KEYS, key)) continue;
-    const hint = FOREIGN_OPTIONS[key];
-    throw new TypeError(`koa-session-kit: \`${key}\` is not a FileStore option` + (hint === undefined ? '' : `; did you mean ${hint}?`));
-  }
-  const { dir, fsync = true, pruneInterval } = options as Partial<Record<keyof FileStoreOptions, unknown>>; // keys checked above
-  if (typeof dir !== 'string' || dir === '' || dir.includes('\0')) {
-    throw new TypeError(`koa-session-kit: \`dir\` must be a non-empty path without NUL characters (received ${describeValue(dir)})`);
-  }
-  if (typeof fsync !== 'boolean') {
-    throw new TypeError(`koa-session-kit: \`fsync\` must be a boolean (received ${describeValue(fsync)})`);
-  }
-  if (pruneInterval !== undefined) {
-    if (typeof pruneInterval !== 'number') {
-      throw new TypeError(`koa-session-kit: \`pruneInterval\` must be a number of ms (received ${describeValue(pruneInterval)})`);
-    }
-    if (!(pruneInterval > 0 && pruneInterval <= MAX_TIMER_MS)) {
-      throw new RangeError(
-        `koa-session-kit: \`pruneInterval\` must be more than 0 and at most ${MAX_TIMER_MS} ms (received ${pruneInterval})`,
-      );
-    }
-  }
-  return { dir: resolve(dir), fsync, pruneInterval };
+  checkOptions('FileStore', options, OPTION_KEYS, FOREIGN_OPTIONS);
+  const { dir } = options;
+  if (typeof dir !== 'string' || dir === '' || dir.includes('\0')) throw wrongType('dir', 'a non-empty path without NUL characters', dir);
+  const fsync = checkBoolean('fsync', options.fsync ?? true);
+  return { dir: resolve(dir), fsync, pruneInterval: checkPruneInterval(options.pruneInterval, false) };
 }

@@ -46,6 +46,13 @@ describe('new CookieStore({ keys })', () => {
       new TypeError('koa-session-kit: `secret` is not a CookieStore option; did you mean `keys`?'),
     );
   });
+
+  it('points a misspelt option at `keys`', () => {
+    // @ts-expect-error a typo of `keys`
+    expect(() => new CookieStore({ kyes: [SECRET_A] })).toThrow(
+      new TypeError('koa-session-kit: `kyes` is not a CookieStore option; did you mean `keys`?'),
+    );
+  });
 });
 
 describe('CookieStore#seal()', () => {

@@ -27,7 +27,7 @@ describe('new FileStore(options)', () => {
 
   it('throws a TypeError for a `pruneInterval` that is not a number, a RangeError outside 1 ms..2^31-1 ms', () => {
     expect(make({ dir: 'x', pruneInterval: '1000' })).toThrow(
-      new TypeError('koa-session-kit: `pruneInterval` must be a number of ms (received "1000")'),
+      new TypeError('koa-session-kit: `pruneInterval` must be a whole number of milliseconds, or false (received "1000")'),
     );
     expect(make({ dir: 'x', pruneInterval: 0 })).toThrow(
       new RangeError('koa-session-kit: `pruneInterval` must be more than 0 and at most 2147483647 ms (received 0)'),
@@ -40,6 +40,15 @@ describe('new FileStore(options)', () => {
     expect(make({ dir: 'x', path: 'y' })).toThrow(new TypeError('koa-session-kit: `path` is not a FileStore option; did you mean `dir`?'));
     expect(make({ dir: 'x', reapInterval: 10 })).toThrow(/did you mean `pruneInterval` \(ms\)\?/);
     expect(make({ dir: 'x', nonsense: 1 })).toThrow(new TypeError('koa-session-kit: `nonsense` is not a FileStore option'));
+  });
+
+  it('points a misspelt option at the one it resembles, and takes pruneInterval: false', () => {
+    expect(make({ dir: 'x', fsnyc: false })).toThrow(
+      new TypeError('koa-session-kit: `fsnyc` is not a FileStore option; did you mean `fsync`?'),
+    );
+    expect(make({ dir: 'x', PruneInterval: 10 })).toThrow(/did you mean `pruneInterval`\?/);
+    const store = new FileStore({ dir: 'x', pruneInterval: false });
+    return store.close();
   });
 
   it('accepts a frozen options object, `undefined` values meaning the defaults, and never mutates it', () => {

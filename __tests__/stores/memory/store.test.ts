@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { digestId, generateId } from '../../../src/id.js';
-import { MemoryStore } from '../../../stores/memory.js';
+import { MemoryStore, type MemoryStoreOptions } from '../../../stores/memory.js';
 import { describeSessionBehaviour } from '../shared/behaviour.js';
 import { closeStores, sleep, track } from '../../helpers/app.js';
 import { describeStoreContract } from '../shared/contract.js';
@@ -65,7 +65,7 @@ describe('new MemoryStore({ maxSessions })', () => {
   });
 
   it('sweeps expired sessions on its timer without being asked', async () => {
-    const store = track(new MemoryStore({ sweepInterval: 50 }));
+    const store = track(new MemoryStore({ pruneInterval: 50 }));
     for (let i = 0; i < 100; i++) await store.create(digestId(generateId()), record(i, Date.now() + 30));
     await store.create(digestId(generateId()), record(0));
     expect(store.size).toBe(101);
@@ -115,7 +115,7 @@ describe('a large MemoryStore (its records spread over several maps)', () => {
   });
 
   it('sweeps expired sessions out of every map on its timer', async () => {
-    const store = track(new MemoryStore({ maxSessions: MAX, sweepInterval: 50 }));
+    const store = track(new MemoryStore({ maxSessions: MAX, pruneInterval: 50 }));
     for (const id of ids(6_000)) await store.create(id, record(0, Date.now() + 30));
     const live = ids(500);
     for (const id of live) await store.create(id, record(1));
@@ -126,7 +126,7 @@ describe('a large MemoryStore (its records spread over several maps)', () => {
 
   it('prunes expired sessions in every map on demand, counting each once', async () => {
     // No sweep timer in the way: the count must be prune()'s own.
-    const store = track(new MemoryStore({ maxSessions: MAX, sweepInterval: 3_600_000 }));
+    const store = track(new MemoryStore({ maxSessions: MAX, pruneInterval: 3_600_000 }));
     const live = ids(500);
     for (const id of live) await store.create(id, record(1));
     for (const id of ids(3_000)) await store.create(id, record(0, Date.now() + 10));
@@ -138,9 +138,30 @@ describe('a large MemoryStore (its records spread over several maps)', () => {
 });
 
 describe('MemoryStore options', () => {
-  it('refuses a maxSessions or sweepInterval that is not a positive integer', () => {
+  it('refuses a maxSessions or pruneInterval that is not a positive integer', () => {
     expect(() => new MemoryStore({ maxSessions: 0 })).toThrow(RangeError);
     expect(() => new MemoryStore({ maxSessions: 1.5 })).toThrow('koa-session-kit: `maxSessions` must be an integer (received 1.5)');
-    expect(() => new MemoryStore({ sweepInterval: -1 })).toThrow(RangeError);
+    expect(() => new MemoryStore({ pruneInterval: -1 })).toThrow(RangeError);
+  });
+
+  it('refuses an unknown option, pointing the old `sweepInterval` at `pruneInterval`', () => {
+    const make = (options: unknown) => () => new MemoryStore(options as MemoryStoreOptions); // wrong on purpose
+    expect(make({ maxSesions: 10 })).toThrow(
+      new TypeError('koa-session-kit: `maxSesions` is not a MemoryStore option; did you mean `maxSessions`?'),
+    );
+    expect(make({ sweepInterval: 50 })).toThrow(
+      new TypeError('koa-session-kit: `sweepInterval` is not a MemoryStore option; did you mean `pruneInterval` (ms, or false)?'),
+    );
+    expect(make({ colour: 'red' })).toThrow(new TypeError('koa-session-kit: `colour` is not a MemoryStore option'));
+    expect(make('big')).toThrow(new TypeError('koa-session-kit: MemoryStore options must be an object (received "big")'));
+  });
+
+  it('runs no prune timer with pruneInterval: false, so expired sessions wait for prune()', async () => {
+    const store = new MemoryStore({ pruneInterval: false });
+    await store.create(digestId(generateId()), record(0, Date.now() + 10));
+    await sleep(50);
+    expect(store.size).toBe(1);
+    expect(await store.prune()).toBe(1);
+    await store.close();
   });
 });

@@ -40,6 +40,13 @@ describe('new PostgresStore(options)', () => {
     );
   });
 
+  it('points a misspelt option at the one it resembles', () => {
+    expect(build({ connectionString: url, tabel: 's' })).toThrow(
+      new TypeError('koa-session-kit: `tabel` is not a PostgresStore option; did you mean `table`?'),
+    );
+    expect(build({ connectionstring: url })).toThrow(/did you mean `connectionString`\?/);
+  });
+
   it('limits table and schema names to what PostgreSQL keeps without truncating', () => {
     expect(build({ connectionString: url, table: '' })).toThrow(TypeError);
     expect(build({ connectionString: url, table: 'a\0b' })).toThrow(/without NUL characters/);
@@ -59,7 +66,7 @@ describe('new PostgresStore(options)', () => {
       new TypeError('koa-session-kit: `createTable` must be a boolean (received "yes")'),
     );
     expect(build({ connectionString: url, pruneInterval: 0 })).toThrow(
-      new RangeError('koa-session-kit: `pruneInterval` must be between 1 and 2147483647 ms (received 0)'),
+      new RangeError('koa-session-kit: `pruneInterval` must be more than 0 and at most 2147483647 ms (received 0)'),
     );
     expect(build({ connectionString: url, pruneInterval: 2 ** 31 })).toThrow(RangeError);
     expect(build({ connectionString: url, pruneInterval: 1.5 })).toThrow(TypeError);

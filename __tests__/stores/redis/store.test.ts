@@ -202,6 +202,17 @@ describeWithRedis('RedisStore (Redis specifics)', () => {
       expect(() => new RedisStore({ client, bogus: 1 })).toThrow(/^koa-session-kit: `bogus` is not a RedisStore option$/);
     });
 
+    it('points a misspelt option at the one it resembles, and says Redis needs no pruneInterval', () => {
+      // @ts-expect-error `prefx` is a typo
+      expect(() => new RedisStore({ client, prefx: 'x:' })).toThrow(
+        new TypeError('koa-session-kit: `prefx` is not a RedisStore option; did you mean `prefix`?'),
+      );
+      // @ts-expect-error other stores take `pruneInterval`; Redis expires keys itself
+      expect(() => new RedisStore({ client, pruneInterval: 1000 })).toThrow(
+        /^koa-session-kit: `pruneInterval` is not a RedisStore option; did you mean nothing: Redis removes each expired session itself/,
+      );
+    });
+
     it('does not mutate a frozen options object', () => {
       const options = Object.freeze({ client, prefix });
       expect(() => new RedisStore(options)).not.toThrow();
