@@ -1,11 +1,12 @@
 /** Committing a session after the response is built: what to write, where, and which cookie line to send. */
 
-import { callStore, SessionStoreError } from './errors.js';
+import { callStore, SessionStoreError, SessionTooLargeError } from './errors.js';
 import { digestId, generateId } from './id.js';
 import { sameBytes, updateWithRetries } from './conflicts.js';
 import { settleIdentity, toPlainObject, type SessionState } from './session.js';
 import { clearingLine, cookieLine, loadedValue, signedValue } from './set-cookie.js';
-import type { Opened } from './load.js';
+import type { Loaded, Opened } from './load.js';
+import { markReplaced, wasReplaced } from './replaced.js';
 import type { RequestSlot } from './slot.js';
 import { isSealedCookieStore, type SealedCookieStore, type Store } from './store.js';
 
@@ -25,8 +26,10 @@ export function commit(slot: RequestSlot): CommitResult {
   // Untouched data is byte for byte what was loaded: no value was written, and none that could
   // be changed in place left the session. Otherwise serialize before any store call, so a
   // SerializationError leaves the stored session as it was.
-  const payload =
-    loaded !== undefined && !state.touched && !slot.replaced ? loaded.payload : slot.setup.serializer.serialize(toPlainObject(state.data));
+  const reused = loaded !== undefined && !state.touched && !slot.replaced;
+  const payload = reused ? loaded.payload : slot.setup.serializer.serialize(toPlainObject(state.data));
+  const { maxBytes } = slot.setup.options;
+  if (payload.length > maxBytes && !reused) throw new SessionTooLargeError(slot.setup.name, payload.length, maxBytes);
   const store = slot.setup.store;
   return isSealedCookieStore(store) ? commitSealed(store, slot, opened, payload) : commitStored(store, slot, opened, payload);
 }
@@ -60,7 +63,7 @@ function commitStored(store: Store, slot: RequestSlot, opened: Opened, payload: 
   const { state, loaded } = opened;
   const dropOld = loaded?.digest !== undefined && (state.invalidated || slot.replaced || state.regenerated) ? loaded.digest : undefined;
   if (loaded === undefined || dropOld !== undefined) {
-    if (state.data.size > 0 || state.forced || state.regenerated) return replaceRecord(store, slot, state, payload, dropOld);
+    if (state.data.size > 0 || state.forced || state.regenerated) return replaceRecord(store, slot, opened, payload, dropOld);
     // Nothing to keep: no record to write, and a cookie to clear only where one pointed at a session.
     if (dropOld === undefined) return opened.hadCookie && state.invalidated ? clearingLine(setup, ctx) : undefined;
     return destroy(slot, store, dropOld).then(() => (opened.hadCookie ? clearingLine(setup, ctx) : undefined));
@@ -78,22 +81,36 @@ function commitStored(store: Store, slot: RequestSlot, opened: Opened, payload: 
   return undefined;
 }
 
-async function touch(store: Store, slot: RequestSlot, state: SessionState, digest: string, expires: number, now: number): Promise<string> {
-  const touched = await slot.setup.queue.run(digest, () => callStore('touch', digest, () => store.touch(digest, expires)));
-  if (!touched) return clearingLine(slot.setup, slot.ctx);
-  return cookieLine(slot.setup, slot.ctx, loadedValue(slot, state.identity as string), expires, now);
-}
-
-/** A new record (first save, or the data moving to a new id), the old one destroyed after. */
-async function replaceRecord(
+async function touch(
   store: Store,
   slot: RequestSlot,
   state: SessionState,
+  digest: string,
+  expires: number,
+  now: number,
+): Promise<string | undefined> {
+  const touched = await slot.setup.queue.run(digest, () => callStore('touch', digest, () => store.touch(digest, expires)));
+  if (!touched) return (await wasReplaced(store, digest)) ? undefined : clearingLine(slot.setup, slot.ctx);
+  return cookieLine(slot.setup, slot.ctx, loadedValue(slot, state.identity as string), expires, now);
+}
+
+/**
+ * A new record (first save, or the data moving to a new id), the old one destroyed after. A move
+ * (not a logout) leaves a marker first, so a late write to the old id does not log the user out.
+ */
+async function replaceRecord(
+  store: Store,
+  slot: RequestSlot,
+  opened: Opened,
   payload: Uint8Array,
   dropOld: string | undefined,
 ): Promise<string> {
+  const { state, loaded } = opened;
   const line = await create(store, slot, state, payload);
-  if (dropOld !== undefined) await destroy(slot, store, dropOld);
+  if (dropOld !== undefined) {
+    if (!state.invalidated) await markReplaced(store, dropOld, (loaded as Loaded).expires);
+    await destroy(slot, store, dropOld);
+  }
   return line;
 }
 

@@ -11,6 +11,7 @@ import { toPlainObject, type SessionState } from './session.js';
 import { clearingLine, cookieLine, loadedValue } from './set-cookie.js';
 import type { Loaded } from './load.js';
 import type { RequestSlot } from './slot.js';
+import { wasReplaced } from './replaced.js';
 import type { Written } from './setup.js';
 import type { Store } from './store.js';
 
@@ -79,7 +80,7 @@ export async function updateWithRetries(
   state: SessionState,
   payload: Uint8Array,
   digest: string,
-): Promise<string> {
+): Promise<string | undefined> {
   const { setup, ctx } = slot;
   const loaded = slot.opened?.loaded as Loaded; // only a loaded session is updated
   const value = loadedValue(slot, state.identity as string);
@@ -123,8 +124,10 @@ export async function updateWithRetries(
     await backoff(attempt);
     const fresh = await callStore('get', digest, () => store.get(digest));
     if (fresh === undefined) {
-      debug('%s: session was destroyed by another request; not resurrecting it', setup.name);
-      return clearingLine(setup, ctx);
+      // Never resurrected; the cookie is cleared only when the session was logged out, not moved.
+      const moved = await wasReplaced(store, digest);
+      debug('%s: session was %s by another request; not resurrecting it', setup.name, moved ? 'moved to a new id' : 'destroyed');
+      return moved ? undefined : clearingLine(setup, ctx);
     }
     rebase(fresh);
   }

@@ -170,12 +170,24 @@ export function resolveCookie(options: CookieOptions): ResolvedCookie {
 }
 
 /**
- * The value of cookie `name` in a Cookie header, or undefined. When a name repeats (a sibling
- * domain or path planted another), the first wins: browsers send the most specific one first.
+ * The first value of cookie `name` in a Cookie header, or undefined: browsers send the most
+ * specific one first.
  */
 export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (header === undefined || header.length === 0) return undefined;
-  let start = 0;
+  return header === undefined || header.length === 0 ? undefined : scanCookie(header, name, 0)?.value;
+}
+
+/** Every value of cookie `name` in a Cookie header, in the order sent (a name can repeat: sibling domains, paths). */
+export function readCookies(header: string, name: string): string[] {
+  const values: string[] = [];
+  for (let found = scanCookie(header, name, 0); found !== undefined; found = scanCookie(header, name, found.end + 1)) {
+    values.push(found.value);
+  }
+  return values;
+}
+
+function scanCookie(header: string, name: string, from: number): { value: string; end: number } | undefined {
+  let start = from;
   const length = header.length;
   while (start < length) {
     let end = header.indexOf(';', start);
@@ -187,7 +199,7 @@ export function readCookie(header: string | undefined, name: string): string | u
       if (value.length >= 2 && value.charCodeAt(0) === 0x22 && value.charCodeAt(value.length - 1) === 0x22) {
         value = value.slice(1, -1);
       }
-      return value;
+      return { value, end };
     }
     start = end + 1;
   }

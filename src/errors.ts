@@ -2,7 +2,11 @@
 
 /** Stable codes, so callers can branch without `instanceof` across realms or duplicated installs. */
 export type SessionKitErrorCode =
-  'ERR_SESSION_SERIALIZATION' | 'ERR_SESSION_STORE' | 'ERR_SESSION_COOKIE_TOO_LARGE' | 'ERR_SESSION_NOT_INSTALLED';
+  | 'ERR_SESSION_SERIALIZATION'
+  | 'ERR_SESSION_STORE'
+  | 'ERR_SESSION_COOKIE_TOO_LARGE'
+  | 'ERR_SESSION_TOO_LARGE'
+  | 'ERR_SESSION_NOT_INSTALLED';
 
 /**
  * Base of every error this library throws. `status` 500 and `expose` false follow Koa's
@@ -84,6 +88,23 @@ export class CookieTooLargeError extends SessionKitError {
   }
 }
 
+/** A session's serialized data passed the `maxBytes` option; thrown at commit, before any store write. */
+export class SessionTooLargeError extends SessionKitError {
+  override name = 'SessionTooLargeError';
+  readonly size: number;
+  readonly limit: number;
+
+  constructor(sessionName: string, size: number, limit: number) {
+    super(
+      'ERR_SESSION_TOO_LARGE',
+      `koa-session-kit: session \`${sessionName}\` would store ${size} bytes of data, over its \`maxBytes\` of ${limit}; ` +
+        'keep large data elsewhere and a reference in the session, or raise `maxBytes`',
+    );
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
 /** `getSession` was called on a request that the `session()` middleware did not see. */
 export class SessionNotInstalledError extends SessionKitError {
   override name = 'SessionNotInstalledError';
@@ -125,6 +146,16 @@ export function isSessionStoreError(error: unknown): error is SessionStoreError 
 /** True for a {@link CookieTooLargeError}, across realms. */
 export function isCookieTooLargeError(error: unknown): error is CookieTooLargeError {
   return hasCode(error, 'ERR_SESSION_COOKIE_TOO_LARGE');
+}
+
+/** True for a {@link SessionTooLargeError}, from any copy of this package. */
+export function isSessionTooLargeError(error: unknown): error is SessionTooLargeError {
+  return hasCode(error, 'ERR_SESSION_TOO_LARGE');
+}
+
+/** True for a {@link SessionNotInstalledError}, from any copy of this package. */
+export function isSessionNotInstalledError(error: unknown): error is SessionNotInstalledError {
+  return hasCode(error, 'ERR_SESSION_NOT_INSTALLED');
 }
 
 /** A store operation's failure as a SessionStoreError naming the operation and record (one already wrapped passes through). */

@@ -19,11 +19,14 @@ export {
   SerializationError,
   SessionStoreError,
   CookieTooLargeError,
+  SessionTooLargeError,
   SessionNotInstalledError,
   isSessionKitError,
   isSerializationError,
   isSessionStoreError,
   isCookieTooLargeError,
+  isSessionTooLargeError,
+  isSessionNotInstalledError,
 } from './errors.js';
 export type { SessionKitErrorCode, SerializationErrorDetails } from './errors.js';
 

@@ -1,7 +1,7 @@
 /** Loading a session: the cookie read and verified, the record fetched, decoded and checked for age. */
 
 import type { Context } from 'koa';
-import { MAX_COOKIE_BYTES, readCookie } from './cookie.js';
+import { MAX_COOKIE_BYTES, readCookie, readCookies } from './cookie.js';
 import { storeFailure } from './errors.js';
 import { digestId, isValidId } from './id.js';
 import { emptyState, storedState, type SessionState } from './session.js';
@@ -35,6 +35,9 @@ export interface Opened {
   readonly currentValue: string | undefined;
 }
 
+/** How many more values of the session's cookie name are tried after the first (a bound on the work a request can ask for). */
+const MAX_SAME_NAME_COOKIES = 4;
+
 /** The id a cookie value carries, with what its verification told. */
 interface ParsedId {
   id: string;
@@ -44,33 +47,59 @@ interface ParsedId {
 
 /** What this request's cookie leads to; a Promise only when a server-side store must be asked. */
 export function load(setup: SessionSetup, ctx: Context, now: number): Opened | Promise<Opened> {
-  const { cookie } = setup.options;
-  const raw = readCookie(ctx.headers.cookie, cookie.name);
+  const header = ctx.headers.cookie;
+  const raw = readCookie(header, setup.options.cookie.name);
   if (raw === undefined) return fresh(setup, now, false);
-  if (raw.length + cookie.name.length + 1 > MAX_COOKIE_BYTES) return fresh(setup, now, true, 'cookie oversized');
+  const found = loadValue(setup, ctx, raw, now);
+  if (found instanceof Promise) return found.then((opened) => opened ?? loadOthers(setup, ctx, header as string, now));
+  return found ?? loadOthers(setup, ctx, header as string, now);
+}
+
+/**
+ * Cookie tossing: a sibling subdomain or a more specific path can plant a cookie of the same
+ * name, which browsers send first. When the first value leads nowhere, each later one is tried
+ * in order, so planted garbage cannot reset the victim's session.
+ */
+function loadOthers(setup: SessionSetup, ctx: Context, header: string, now: number): Opened | Promise<Opened> {
+  const values = readCookies(header, setup.options.cookie.name).slice(1, 1 + MAX_SAME_NAME_COOKIES);
+  const next = (index: number): Opened | Promise<Opened> => {
+    for (let i = index; i < values.length; i++) {
+      const found = loadValue(setup, ctx, values[i] as string, now);
+      if (found instanceof Promise) return found.then((opened) => opened ?? next(i + 1));
+      if (found !== undefined) return found;
+    }
+    return fresh(setup, now, true);
+  };
+  return next(0);
+}
+
+/** The session one cookie value leads to, or undefined (one debug line) when it leads nowhere. */
+function loadValue(setup: SessionSetup, ctx: Context, raw: string, now: number): Opened | Promise<Opened | undefined> | undefined {
+  if (raw.length + setup.options.cookie.name.length + 1 > MAX_COOKIE_BYTES) return setup.reject('cookie oversized');
   const store = setup.store;
   if (isSealedCookieStore(store)) {
     const opened = store.open(raw, now);
     // The store has logged why (one line per rejection); a second line here would only repeat it.
-    if (opened === undefined) return fresh(setup, now, true);
+    if (opened === undefined) return undefined;
     const parsed = { id: '', stale: opened.stale === true, currentValue: undefined };
-    return adopt(setup, parsed, undefined, { ...opened, version: 0 }, now) ?? fresh(setup, now, true);
+    return adopt(setup, parsed, undefined, { ...opened, version: 0 }, now);
   }
   const parsed = parseId(setup, ctx, raw);
-  if (parsed === undefined) return fresh(setup, now, true);
+  if (parsed === undefined) return undefined;
   return fetch(setup, store, parsed, now);
 }
 
-async function fetch(setup: SessionSetup, store: Store, parsed: ParsedId, now: number): Promise<Opened> {
+async function fetch(setup: SessionSetup, store: Store, parsed: ParsedId, now: number): Promise<Opened | undefined> {
   const digest = digestId(parsed.id);
-  let record: StoredRecord | undefined;
+  let record: StoredRecord | null | undefined;
   try {
     record = await store.get(digest);
   } catch (error) {
     throw storeFailure('get', digest, error);
   }
-  if (record === undefined || record.expires <= now) return fresh(setup, now, true, 'session id unknown to the store or expired');
-  return adopt(setup, parsed, digest, record, now) ?? fresh(setup, now, true);
+  // `null` too: a hand-written store may say "not found" that way.
+  if (record === undefined || record === null || record.expires <= now) return setup.reject('session id unknown to the store or expired');
+  return adopt(setup, parsed, digest, record, now);
 }
 
 /** The loaded session, or undefined (one debug line) when its record does not decode or is past its absolute timeout. */

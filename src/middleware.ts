@@ -6,7 +6,7 @@ import { defineViewProperty } from './ctx-session.js';
 import { SessionNotInstalledError } from './errors.js';
 import type { SessionOptions } from './options.js';
 import type { Session, SessionDataOf, SessionTypes } from './session.js';
-import { appendSetCookie, attachToError } from './set-cookie.js';
+import { appendSetCookie, attachToError, varyOnCookie } from './set-cookie.js';
 import { SessionSetup } from './setup.js';
 import { RequestSlot } from './slot.js';
 
@@ -71,7 +71,9 @@ export function session(options: SessionOptions = {}): Middleware {
       // after logout still logs out). Anything else discards them.
       if (statusOf(error) >= 500 || slot.session === undefined) throw error;
       const line = await commit(slot);
-      if (line !== undefined) attachToError(error, line);
+      attachToError(error, line);
+      if (line !== undefined) appendSetCookie(ctx, line);
+      varyOnCookie(ctx);
       throw error;
     }
     if (slot.session === undefined) return;
@@ -79,6 +81,7 @@ export function session(options: SessionOptions = {}): Middleware {
     // Most read-only requests settle without the store: no await, no extra tick.
     const line = typeof pending === 'object' ? await pending : pending;
     if (line !== undefined) appendSetCookie(ctx, line);
+    varyOnCookie(ctx);
   } as Middleware;
 }
 

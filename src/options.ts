@@ -4,6 +4,7 @@ import { resolveCookie, type CookieOptions, type ResolvedCookie } from './cookie
 import {
   checkBoolean,
   checkDuration,
+  checkInteger,
   checkKeyLength,
   checkMaxAge,
   checkOptions,
@@ -81,6 +82,13 @@ export interface SessionOptions {
    * @default false
    */
   ctxSession?: boolean | string | undefined;
+  /**
+   * The most bytes a session's serialized data may take. A commit over it fails with a
+   * SessionTooLargeError (a 500) and the stored session stays as it was: a runaway session
+   * would otherwise be read, decoded and written again on every request.
+   * @default 262144 (256 KiB)
+   */
+  maxBytes?: number | undefined;
 }
 
 /** One entry per option, so the compiler fails when an option is added here but not there. */
@@ -95,6 +103,7 @@ const OPTION_KEYS: OptionRegistry<SessionOptions> = {
   cookie: true,
   name: true,
   ctxSession: true,
+  maxBytes: true,
 };
 
 /** Spellings from express-session, koa-session and others, and what we call them. */
@@ -114,6 +123,8 @@ const FOREIGN_OPTIONS: ForeignOptions = {
 };
 
 const DEFAULT_MAX_AGE_MS = 86_400_000;
+/** Far above what a session needs (ids, a user reference, a cart), far below what hurts per request. */
+const DEFAULT_MAX_BYTES = 256 * 1024;
 /** What a server-side store must implement; `prune` and `close` are optional. */
 const STORE_METHODS = ['get', 'create', 'update', 'touch', 'destroy'] as const;
 const SEALED_COOKIE_METHODS = ['seal', 'open'] as const;
@@ -131,6 +142,7 @@ export interface ResolvedOptions {
   readonly cookie: ResolvedCookie;
   /** The context property of the `ctx.session` view, or undefined when it is off. */
   readonly ctxSession: string | undefined;
+  readonly maxBytes: number;
 }
 
 /** Validates and fills in options; never mutates the caller's object. Throws on the first problem. */
@@ -178,6 +190,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     touchAfter,
     cookie: resolveCookie(options.cookie ?? {}),
     ctxSession: resolveCtxSession(options.ctxSession, name),
+    maxBytes: checkInteger('maxBytes', options.maxBytes ?? DEFAULT_MAX_BYTES, 1),
   };
 }
 

@@ -46,13 +46,35 @@ export function appendSetCookie(ctx: Context, line: string): void {
   res.setHeader('Set-Cookie', previous === undefined ? line : Array.isArray(previous) ? [...previous, line] : [String(previous), line]);
 }
 
-/** Koa's default error handler drops every header but `err.headers`; the cookie rides there. */
-export function attachToError(error: unknown, line: string): void {
+/**
+ * Marks a response that depends on the session as varying by Cookie, so no shared cache serves
+ * one client's page to another (as Django does).
+ */
+export function varyOnCookie(ctx: Context): void {
+  const res = ctx.res;
+  if (res.headersSent) return;
+  if (res.getHeader('vary') === undefined) res.setHeader('Vary', 'Cookie');
+  else ctx.vary('Cookie');
+}
+
+/**
+ * Puts the session's headers on an HTTP error (4xx) thrown past the middleware. Koa's default
+ * handler clears the response's headers and applies only `err.headers`; an app's own error page
+ * usually keeps the response's headers and ignores `err.headers`. The caller sets both, so the
+ * cookie reaches the client exactly once with either.
+ */
+export function attachToError(error: unknown, line: string | undefined): void {
   if (typeof error !== 'object' || error === null) return;
   const carrier = error as { headers?: Record<string, string | string[]> };
   const headers = { ...carrier.headers };
-  const existing = headers['Set-Cookie'] ?? headers['set-cookie'];
-  delete headers['set-cookie'];
-  headers['Set-Cookie'] = existing === undefined ? [line] : [...(Array.isArray(existing) ? existing : [existing]), line];
+  if (line !== undefined) {
+    const existing = headers['Set-Cookie'] ?? headers['set-cookie'];
+    delete headers['set-cookie'];
+    headers['Set-Cookie'] = existing === undefined ? [line] : [...(Array.isArray(existing) ? existing : [existing]), line];
+  }
+  const vary = headers['Vary'] ?? headers['vary'];
+  delete headers['vary'];
+  const varyText = vary === undefined ? '' : Array.isArray(vary) ? vary.join(', ') : vary;
+  headers['Vary'] = /(^|,)\s*(cookie|\*)\s*(,|$)/i.test(varyText) ? varyText : varyText === '' ? 'Cookie' : `${varyText}, Cookie`;
   carrier.headers = headers;
 }
