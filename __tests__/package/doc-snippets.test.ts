@@ -133,9 +133,17 @@ function typeCheck(snippets: Snippet[], dir: string): string[] {
   });
 }
 
-/** Relative link targets in a markdown file: `[text](target)` and `[text]: target`, anchors and web links left out. */
-function relativeLinks(file: string): { target: string; line: number }[] {
-  const links: { target: string; line: number }[] = [];
+interface Link {
+  /** The file part, relative to the markdown file; `''` for a link within the same page. */
+  path: string;
+  /** The part after `#`, if any. */
+  anchor: string | undefined;
+  line: number;
+}
+
+/** Relative links in a markdown file: `[text](target)` and `[text]: target`, outside code; web links left out. */
+function relativeLinks(file: string): Link[] {
+  const links: Link[] = [];
   let inFence = false;
   readFileSync(file, 'utf8')
     .split('\n')
@@ -145,11 +153,45 @@ function relativeLinks(file: string): { target: string; line: number }[] {
       const prose = text.replace(/`[^`]*`/g, '');
       for (const match of prose.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)|^\[[^\]]+\]:\s*(\S+)/g)) {
         const target = (match[1] ?? match[2])!;
-        if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('#')) continue;
-        links.push({ target: target.split('#')[0]!, line: index + 1 });
+        if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue;
+        const [path, anchor] = target.split('#') as [string, string | undefined];
+        links.push({ path: decodeURIComponent(path), anchor, line: index + 1 });
       }
     });
   return links;
+}
+
+/** The anchors GitHub makes for a page's headings: lower case, punctuation dropped, spaces to hyphens. */
+function headingAnchors(file: string): Set<string> {
+  const anchors = new Set<string>();
+  let inFence = false;
+  for (const text of readFileSync(file, 'utf8').split('\n')) {
+    if (/^```/.test(text)) inFence = !inFence;
+    const heading = inFence ? null : /^#{1,6}\s+(.*)$/.exec(text);
+    if (heading === null) continue;
+    anchors.add(
+      heading[1]!
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-'),
+    );
+  }
+  return anchors;
+}
+
+/** Every link that does not lead to a file, folder or heading in the repo, as `file:line: target`. */
+function brokenLinks(files: string[]): string[] {
+  return files.flatMap((file) =>
+    relativeLinks(file).flatMap(({ path, anchor, line }) => {
+      const target = path === '' ? file : resolve(dirname(file), path);
+      const shown = `${file}:${line}: ${path}${anchor === undefined ? '' : `#${anchor}`}`;
+      // A link out of the repo (../../x) would resolve on this machine only.
+      if (relative(root, resolve(target)).startsWith('..') || !existsSync(target)) return [shown];
+      if (anchor !== undefined && target.endsWith('.md') && !headingAnchors(target).has(anchor)) return [shown];
+      return [];
+    }),
+  );
 }
 
 describe('the code and links in README.md and docs/', () => {
@@ -176,19 +218,7 @@ describe('the code and links in README.md and docs/', () => {
     expect(typeCheck(snippets, dir!)).toEqual([]);
   }, 120_000);
 
-  it('links only to files and folders that exist in the repo', () => {
-    const broken = files.flatMap((file) =>
-      relativeLinks(file)
-        .filter(({ target }) => target !== '' && !existsSync(resolve(dirname(file), decodeURIComponent(target))))
-        .map(({ target, line }) => `${file}:${line}: ${target}`),
-    );
-    expect(broken).toEqual([]);
-    // Links that leave the repo (../../x) would resolve on this machine only.
-    const escaping = files.flatMap((file) =>
-      relativeLinks(file)
-        .filter(({ target }) => relative(root, resolve(dirname(file), target)).startsWith('..'))
-        .map(({ target, line }) => `${file}:${line}: ${target}`),
-    );
-    expect(escaping).toEqual([]);
+  it('links only to files, folders and headings that exist in the repo', () => {
+    expect(brokenLinks(files)).toEqual([]);
   });
 });
