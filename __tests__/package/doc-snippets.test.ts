@@ -45,11 +45,9 @@ const COMPILER_OPTIONS: ts.CompilerOptions = {
 };
 
 interface Snippet {
-  /** Where the block is, for messages: `docs/stores/redis.md:12`. */
-  where: string;
-  /** The line in the markdown file of the block's first code line (1-based). */
-  firstLine: number;
   file: string;
+  /** The line of the opening fence in the markdown file (1-based); the code starts on the next. */
+  fenceLine: number;
   preludes: string[];
   code: string;
 }
@@ -88,7 +86,7 @@ function extractSnippets(file: string): Snippet[] {
     let end = start;
     while (end < lines.length && !/^```\s*$/.test(lines[end]!)) end++;
     if (end === lines.length) throw new Error(`${file}:${i + 1}: a \`\`\`ts block is never closed`);
-    snippets.push({ where: `${file}:${i + 1}`, firstLine: start + 1, file, preludes, code: lines.slice(start, end).join('\n') });
+    snippets.push({ file, fenceLine: i + 1, preludes, code: lines.slice(start, end).join('\n') });
     i = end;
   }
   return snippets;
@@ -114,7 +112,9 @@ function typeCheck(snippets: Snippet[], dir: string): string[] {
   snippets.forEach((snippet, index) => {
     const unknown = snippet.preludes.filter((name) => PRELUDES[name] === undefined);
     if (unknown.length > 0)
-      throw new Error(`${snippet.where}: unknown prelude ${unknown.join(', ')}; known: ${Object.keys(PRELUDES).join(', ')}`);
+      throw new Error(
+        `${snippet.file}:${snippet.fenceLine}: unknown prelude ${unknown.join(', ')}; known: ${Object.keys(PRELUDES).join(', ')}`,
+      );
     const header = snippet.preludes.map((name) => PRELUDES[name]!);
     const path = join(dir, `snippet-${index}.ts`);
     writeFileSync(path, [...header, snippet.code, ''].join('\n'));
@@ -128,8 +128,8 @@ function typeCheck(snippets: Snippet[], dir: string): string[] {
       return `${diagnostic.file?.fileName ?? '(program)'}: TS${diagnostic.code}: ${text}`;
     }
     const { line } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start);
-    const markdownLine = source.snippet.firstLine + line - source.offset;
-    return `${source.snippet.file}:${markdownLine} (block at line ${source.snippet.where.split(':')[1]}): TS${diagnostic.code}: ${text}`;
+    const { file, fenceLine } = source.snippet;
+    return `${file}:${fenceLine + 1 + line - source.offset} (block at line ${fenceLine}): TS${diagnostic.code}: ${text}`;
   });
 }
 
