@@ -11,6 +11,16 @@ export interface StoredRecord {
   expires: number;
   /** Starts at 1 on create; every update adds 1. Touch leaves it alone. */
   version: number;
+  /** Whose session it is, as last written; undefined for none (and from stores that keep no owner). */
+  owner?: string | undefined;
+}
+
+/** One of an owner's records, as {@link Store.listOwned} gives it. */
+export interface OwnedRecord {
+  /** The store key (the digest of the session id, never the id). */
+  id: string;
+  data: Uint8Array;
+  expires: number;
 }
 
 /** What the middleware writes: the store owns the version. */
@@ -18,6 +28,12 @@ export interface RecordWrite {
   data: Uint8Array;
   /** Expiry, in ms since the Unix epoch. */
   expires: number;
+  /**
+   * Whose session this is (`session.owner`, a user id), or undefined for none. Each create and
+   * update states it: an update replaces the owner, and undefined removes it. Stores that list
+   * and revoke a user's sessions index it; touch leaves it alone.
+   */
+  owner?: string | undefined;
 }
 
 /**
@@ -41,6 +57,14 @@ export interface Store {
   touch(id: string, expires: number): Promise<boolean>;
   /** Removes the record; a missing one is not an error. */
   destroy(id: string): Promise<void>;
+  /**
+   * The unexpired records whose owner is `owner`, in no particular order. With
+   * {@link Store.destroyOwned}, what lets an app list and revoke a user's sessions; a store
+   * without them still works, and `listSessions()` then says which store to use.
+   */
+  listOwned?(owner: string): Promise<OwnedRecord[]>;
+  /** Removes every record of `owner` but the one with id `except`; resolves to how many went. */
+  destroyOwned?(owner: string, except?: string): Promise<number>;
   /** Removes expired records now; resolves to how many were removed, when the store knows. */
   prune?(): Promise<number>;
   /** Releases timers and connections the store owns (never ones it was given). */

@@ -183,3 +183,83 @@ export function describeStoreContract(name: string, target: ContractTarget): voi
     });
   });
 }
+
+/** Registers the owner-index part of the Store contract (listOwned, destroyOwned) for one store. */
+export function describeOwnerContract(name: string, target: ContractTarget): void {
+  describe(`${name} (Store contract: a session's owner)`, () => {
+    let store: Store;
+    const owner = (): string => `user-${generateId().slice(0, 12)}`;
+    const listed = async (who: string): Promise<string[]> => (await store.listOwned!(who)).map((r) => r.id).sort();
+
+    beforeAll(async () => {
+      store = await target.make();
+    });
+
+    afterAll(async () => {
+      await store?.close?.();
+      await target.cleanup?.();
+    });
+
+    it('implements listOwned and destroyOwned', () => {
+      expect(typeof store.listOwned).toBe('function');
+      expect(typeof store.destroyOwned).toBe('function');
+    });
+
+    it('keeps the owner a create or update wrote, returns it from get, and lets touch leave it alone', async () => {
+      const ada = owner();
+      const id = freshId();
+      await store.create(id, { data: bytes(1), expires: Date.now() + HOUR_MS, owner: ada });
+      expect((await store.get(id))!.owner).toBe(ada);
+      expect(await store.touch(id, Date.now() + 2 * HOUR_MS)).toBe(true);
+      expect((await store.get(id))!.owner).toBe(ada);
+      expect(await listed(ada)).toEqual([id]);
+      const listedRecord = (await store.listOwned!(ada))[0]!;
+      expect(Array.from(listedRecord.data)).toEqual([1]);
+      expect(listedRecord.expires).toBeGreaterThan(Date.now() + HOUR_MS);
+    });
+
+    it('moves a record between owners on update, and drops it from the index when the owner is removed', async () => {
+      const [ada, bob] = [owner(), owner()];
+      const id = freshId();
+      await store.create(id, { data: bytes(1), expires: Date.now() + HOUR_MS, owner: ada });
+      expect(await store.update(id, { data: bytes(2), expires: Date.now() + HOUR_MS, owner: bob }, 1)).toBe(2);
+      expect(await listed(ada)).toEqual([]);
+      expect(await listed(bob)).toEqual([id]);
+      expect(await store.update(id, { data: bytes(3), expires: Date.now() + HOUR_MS }, 2)).toBe(3);
+      expect(await listed(bob)).toEqual([]);
+      expect((await store.get(id))!.owner).toBeUndefined();
+    });
+
+    it('lists only live records: destroyed and expired ones never show', async () => {
+      const ada = owner();
+      const [kept, destroyed, expiring] = [freshId(), freshId(), freshId()];
+      await store.create(kept, { data: bytes(1), expires: Date.now() + HOUR_MS, owner: ada });
+      await store.create(destroyed, { data: bytes(1), expires: Date.now() + HOUR_MS, owner: ada });
+      await store.create(expiring, { data: bytes(1), expires: Date.now() + 150, owner: ada });
+      await store.destroy(destroyed);
+      await sleep(300);
+      expect(await listed(ada)).toEqual([kept]);
+    });
+
+    it('destroys all of an owner’s records, or all but one, and no one else’s', async () => {
+      const [ada, bob] = [owner(), owner()];
+      const ids = [freshId(), freshId(), freshId()];
+      for (const id of ids) await store.create(id, { data: bytes(1), expires: Date.now() + HOUR_MS, owner: ada });
+      const other = freshId();
+      await store.create(other, { data: bytes(9), expires: Date.now() + HOUR_MS, owner: bob });
+      expect(await store.destroyOwned!(ada, ids[1])).toBe(2);
+      expect(await listed(ada)).toEqual([ids[1]]);
+      expect(await store.get(ids[0]!)).toBeUndefined();
+      expect(await store.get(ids[2]!)).toBeDefined();
+      expect(await store.destroyOwned!(ada)).toBe(1);
+      expect(await listed(ada)).toEqual([]);
+      expect(await store.get(ids[1]!)).toBeUndefined();
+      expect(await listed(bob)).toEqual([other]);
+    });
+
+    it('answers an owner it never saw with nothing', async () => {
+      expect(await store.listOwned!(owner())).toEqual([]);
+      expect(await store.destroyOwned!(owner())).toBe(0);
+    });
+  });
+}
