@@ -37,6 +37,11 @@ export function commit(slot: RequestSlot): CommitResult {
 function commitSealed(store: SealedCookieStore, slot: RequestSlot, opened: Opened, payload: Uint8Array): string | undefined {
   const { setup, ctx } = slot;
   const { state, loaded } = opened;
+  if (state.owner !== undefined) {
+    throw new TypeError(
+      'koa-session-kit: CookieStore keeps no owner, so its sessions cannot be listed or revoked; use MemoryStore, FileStore, PostgresStore or RedisStore to set session.owner',
+    );
+  }
   const now = Date.now();
   const fresh = loaded === undefined || state.invalidated || slot.replaced;
   if (fresh && state.data.size === 0 && !state.forced) {
@@ -69,7 +74,7 @@ function commitStored(store: Store, slot: RequestSlot, opened: Opened, payload: 
     return destroy(slot, store, dropOld).then(() => (opened.hadCookie ? clearingLine(setup, ctx) : undefined));
   }
   const digest = loaded.digest as string; // server-side loads always carry a digest
-  if (state.forced || state.metaChanged || !sameBytes(payload, loaded.payload)) {
+  if (state.forced || state.metaChanged || state.ownerChanged || !sameBytes(payload, loaded.payload)) {
     return setup.queue.run(digest, () => updateWithRetries(slot, store, state, payload, digest));
   }
   const now = Date.now();
@@ -129,8 +134,8 @@ async function create(store: Store, slot: RequestSlot, state: SessionState, payl
     const id = chosen ?? generateId();
     const digest = digestId(id);
     const line = cookieLine(setup, ctx, signedValue(setup, ctx, id), expires, now);
-    if (await callStore('create', digest, () => store.create(digest, { data, expires }))) {
-      settleIdentity(state, id);
+    if (await callStore('create', digest, () => store.create(digest, { data, expires, owner: state.owner }))) {
+      settleIdentity(state, id, digest);
       return line;
     }
     if (chosen !== undefined) {

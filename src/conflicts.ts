@@ -87,6 +87,7 @@ export async function updateWithRetries(
   let version = loaded.version;
   let created = state.created;
   let maxAge = state.maxAge;
+  let owner = state.owner;
   let bytes = payload;
   let original: Map<string, unknown> | undefined;
   /** Takes a newer copy of the record as the base: this request's changes re-applied on it. */
@@ -99,6 +100,7 @@ export async function updateWithRetries(
     bytes = setup.serializer.serialize(toPlainObject(merged));
     created = decoded.created;
     maxAge = state.metaChanged ? state.maxAge : decoded.maxAge;
+    owner = state.ownerChanged ? state.owner : (fresh.owner ?? undefined);
   };
   // A commit queued behind another of this process starts from what that one wrote, not from a
   // version it already knows is gone: no failed write, no reload.
@@ -112,12 +114,12 @@ export async function updateWithRetries(
     const data = setup.codec.encode(created, maxAge, bytes);
     let written: number | undefined;
     try {
-      written = await store.update(digest, { data, expires }, version);
+      written = await store.update(digest, { data, expires, owner }, version);
     } catch (error) {
       throw storeFailure('update', digest, error);
     }
     if (written !== undefined) {
-      setup.queue.leaveNote(digest, { version: written, data });
+      setup.queue.leaveNote(digest, { version: written, data, owner });
       return line;
     }
     if (attempt === MAX_CONFLICT_RETRIES) break;

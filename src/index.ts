@@ -4,7 +4,8 @@ import type { SessionView } from './ctx-session.js';
 import type { Session, SessionDataOf } from './session.js';
 
 export { session, getSession, newSession } from './middleware.js';
-export type { SessionContext } from './middleware.js';
+export type { SessionContext, SessionMiddleware } from './middleware.js';
+export type { SessionInfo } from './owners.js';
 
 export type { SessionOptions } from './options.js';
 export type { CookieOptions } from './cookie.js';

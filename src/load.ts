@@ -112,7 +112,7 @@ function adopt(setup: SessionSetup, parsed: ParsedId, digest: string | undefined
   }
   const loaded: Loaded = { digest, version: record.version, expires: record.expires, record: record.data, payload: decoded.payload };
   return {
-    state: storedState(maxAge, digest === undefined ? undefined : parsed.id, decoded),
+    state: storedState(maxAge, digest === undefined ? undefined : parsed.id, digest, { ...decoded, owner: record.owner ?? undefined }),
     loaded,
     hadCookie: true,
     stale: parsed.stale,

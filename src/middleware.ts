@@ -1,6 +1,7 @@
 /** `session()`, the middleware, and `getSession()` / `newSession()`, the way handlers reach it. */
 
 import type { Context, Middleware, Next } from 'koa';
+import { listSessions, revokeSession, revokeSessions, type SessionInfo } from './owners.js';
 import { commit } from './commit.js';
 import { defineViewProperty } from './ctx-session.js';
 import { SessionNotInstalledError } from './errors.js';
@@ -34,13 +35,23 @@ function statusOf(error: unknown): number {
   return typeof status === 'number' && status >= 100 && status < 600 ? status : 500;
 }
 
+/** What `session()` returns: the middleware, with the calls that manage a user's sessions. */
+export interface SessionMiddleware extends Middleware {
+  /** The owner's live sessions (`session.owner`), oldest first. */
+  listSessions<T extends object = SessionDataOf<'session'>>(owner: string): Promise<SessionInfo<T>[]>;
+  /** Revokes the session with this handle; with `owner`, only if it is that owner's. Resolves to whether one was revoked. */
+  revokeSession(handle: string, options?: { owner?: string }): Promise<boolean>;
+  /** Revokes every session of `owner`, or all but `except` (pass the current `session.handle`); resolves to how many. */
+  revokeSessions(owner: string, options?: { except?: string | undefined }): Promise<number>;
+}
+
 /**
  * Installs sessions: `app.use(session())`. Option work happens here, once; a request pays only
  * when its handler calls {@link getSession}. Commits run after the downstream middleware
  * resolves and before Koa writes the response, so the store write has finished when the client
  * sees the cookie.
  */
-export function session(options: SessionOptions = {}): Middleware {
+export function session(options: SessionOptions = {}): SessionMiddleware {
   const setup = new SessionSetup(options);
   const { name } = setup;
   const key = slotKey(name);
@@ -48,7 +59,7 @@ export function session(options: SessionOptions = {}): Middleware {
   /** App contexts that carry the view's property already. */
   const viewing = new WeakSet<object>();
 
-  return async function session(ctx: Context, next: Next): Promise<void> {
+  const middleware = async function session(ctx: Context, next: Next): Promise<void> {
     const holder = ctx as Context & SlotHolder;
     if (holder[key] !== undefined) {
       throw new Error(`koa-session-kit: two session() middlewares named \`${name}\` ran on one request; give each its own \`name\``);
@@ -83,6 +94,11 @@ export function session(options: SessionOptions = {}): Middleware {
     if (line !== undefined) appendSetCookie(ctx, line);
     varyOnCookie(ctx);
   } as Middleware;
+  return Object.assign(middleware, {
+    listSessions: (owner: string) => listSessions(setup, owner),
+    revokeSession: (handle: string, options?: { owner?: string }) => revokeSession(setup, handle, options),
+    revokeSessions: (owner: string, options?: { except?: string | undefined }) => revokeSessions(setup, owner, options),
+  }) as SessionMiddleware;
 }
 
 /** Any Koa context (plain, router, or custom): only its identity and `state` are used. */

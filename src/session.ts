@@ -48,6 +48,12 @@ export interface SessionState {
   touched: boolean;
   /** maxAge was set in this request. */
   metaChanged: boolean;
+  /** Whose session it is (a user id), kept in the store's metadata; undefined for none. */
+  owner: string | undefined;
+  /** owner was set in this request. */
+  ownerChanged: boolean;
+  /** The store key of the saved session (the digest of its id); undefined until saved, and for sealed cookies. */
+  handle: string | undefined;
   /** `clear()` or `invalidate()` ran: a conflict retry starts from empty, not from the fresh copy. */
   cleared: boolean;
   /** `invalidate()` ran: destroy the loaded record and clear the cookie. */
@@ -82,6 +88,9 @@ export function emptyState(defaultMaxAge: number, now: number): SessionState {
     forced: false,
     touched: false,
     metaChanged: false,
+    owner: undefined,
+    ownerChanged: false,
+    handle: undefined,
     cleared: false,
     invalidated: false,
     regenerated: false,
@@ -92,19 +101,37 @@ export function emptyState(defaultMaxAge: number, now: number): SessionState {
 export function storedState(
   defaultMaxAge: number,
   identity: string | undefined,
-  stored: { created: number; maxAge: number | undefined; data: Map<string, unknown> },
+  handle: string | undefined,
+  stored: { created: number; maxAge: number | undefined; data: Map<string, unknown>; owner: string | undefined },
 ): SessionState {
   const state = emptyState(defaultMaxAge, stored.created);
   state.data = stored.data;
   state.identity = identity;
+  state.handle = handle;
   state.isNew = false;
   state.maxAge = stored.maxAge;
+  state.owner = stored.owner;
   return state;
 }
 
-/** Records the id a commit saved a new session under, so `session.identity` shows it. */
-export function settleIdentity(state: SessionState, id: string): void {
+/** Records the id (and store key) a commit saved a new session under, so the session shows them. */
+export function settleIdentity(state: SessionState, id: string, handle: string): void {
   state.identity = id;
+  state.handle = handle;
+}
+
+/** The longest owner accepted, in UTF-8 bytes: room for any user id, not for data smuggled in as one. */
+export const MAX_OWNER_BYTES = 255;
+
+/** An owner as `session.owner` and the owner API accept it: a non-empty string of at most {@link MAX_OWNER_BYTES}. */
+export function checkOwner(option: string, owner: unknown): string {
+  if (typeof owner !== 'string' || owner.length === 0 || Buffer.byteLength(owner, 'utf8') > MAX_OWNER_BYTES) {
+    const received = typeof owner === 'string' ? `a string of ${Buffer.byteLength(owner, 'utf8')} bytes` : typeof owner;
+    throw new TypeError(
+      `koa-session-kit: \`${option}\` must be a user id: a non-empty string of at most ${MAX_OWNER_BYTES} UTF-8 bytes (received ${received})`,
+    );
+  }
+  return owner;
 }
 
 /**
@@ -214,6 +241,30 @@ export class Session<T extends object = SessionData> implements Iterable<[keyof 
   set maxAge(value: number) {
     this.#state.maxAge = checkMaxAge('session.maxAge', value, RangeError);
     this.#state.metaChanged = true;
+  }
+
+  /**
+   * Whose session this is: set it to the user's id after login, so the app can list and revoke
+   * a user's sessions (`sessions.listSessions(owner)`). Kept in the store's metadata, never in the
+   * data; survives `regenerate()`, cleared by `invalidate()` and by a new session. `undefined` removes it.
+   */
+  get owner(): string | undefined {
+    return this.#state.owner;
+  }
+
+  set owner(value: string | undefined) {
+    const owner = value === undefined ? undefined : checkOwner('session.owner', value);
+    if (owner === this.#state.owner) return;
+    this.#state.owner = owner;
+    this.#state.ownerChanged = true;
+  }
+
+  /**
+   * This session's handle, safe to show in a page (it names the session to `revokeSession()` but
+   * works as no cookie); undefined until the session is saved, and for sealed-cookie sessions.
+   */
+  get handle(): string | undefined {
+    return this.#state.handle;
   }
 
   /** Forces a save at the end of the request, even if the data looks unchanged. */

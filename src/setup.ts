@@ -17,6 +17,7 @@ const debug = debuglog('koa-session-kit');
 export interface Written {
   readonly version: number;
   readonly data: Uint8Array;
+  readonly owner?: string | undefined;
 }
 
 /** A stored envelope, opened and decoded. */

@@ -1,7 +1,7 @@
 /** MemoryStore: sessions as bytes in bounded maps inside this process, evicting roughly the least recently used. */
 
 import { checkInteger, checkOptions, checkPruneInterval, type ForeignOptions, type OptionRegistry } from '../src/option-checks.js';
-import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
+import type { OwnedRecord, RecordWrite, Store, StoredRecord } from '../src/store.js';
 
 /** Options for {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -56,6 +56,8 @@ interface Entry {
   version: number;
   /** Read or written since eviction last passed it: it gets a second chance (CLOCK). */
   used: boolean;
+  /** Whose session it is; indexed in `#owners`. */
+  owner: string | undefined;
 }
 
 /**
@@ -91,6 +93,8 @@ export class MemoryStore implements Store {
   #count = 0;
   /** The shard the next eviction starts from: evictions go round the shards, which fill evenly. */
   #evictFrom = 0;
+  /** Owner -> ids of their records: the index listOwned and destroyOwned read. */
+  readonly #owners = new Map<string, Set<string>>();
   #timer: NodeJS.Timeout | undefined;
   #sweeping: { shard: number; entries: Iterator<Entry> } | undefined;
 
@@ -114,15 +118,17 @@ export class MemoryStore implements Store {
     const entry = this.#live(id);
     if (entry === undefined) return undefined;
     entry.used = true;
-    return { data: unpack(entry.data), expires: entry.expires, version: entry.version };
+    return { data: unpack(entry.data), expires: entry.expires, version: entry.version, owner: entry.owner };
   }
 
   async create(id: string, record: RecordWrite): Promise<boolean> {
     if (this.#live(id) !== undefined) return false;
     // Evict before inserting, so the new session is never the one that goes.
     if (this.#count >= this.#maxSessions) this.#evictOne();
-    this.#shardOf(id).set(id, { id, data: pack(record.data), expires: record.expires, version: 1, used: false });
+    const owner = record.owner;
+    this.#shardOf(id).set(id, { id, data: pack(record.data), expires: record.expires, version: 1, used: false, owner });
     this.#count++;
+    if (owner !== undefined) this.#index(owner, id);
     return true;
   }
 
@@ -133,6 +139,11 @@ export class MemoryStore implements Store {
     entry.data = pack(record.data);
     entry.expires = record.expires;
     entry.used = true;
+    if (record.owner !== entry.owner) {
+      if (entry.owner !== undefined) this.#unindex(entry.owner, id);
+      if (record.owner !== undefined) this.#index(record.owner, id);
+      entry.owner = record.owner;
+    }
     return ++entry.version;
   }
 
@@ -146,6 +157,31 @@ export class MemoryStore implements Store {
 
   async destroy(id: string): Promise<void> {
     this.#remove(this.#shardOf(id), id);
+  }
+
+  /** The owner's unexpired records. */
+  async listOwned(owner: string): Promise<OwnedRecord[]> {
+    const ids = this.#owners.get(owner);
+    if (ids === undefined) return [];
+    const records: OwnedRecord[] = [];
+    for (const id of [...ids]) {
+      const entry = this.#live(id);
+      if (entry !== undefined) records.push({ id, data: unpack(entry.data), expires: entry.expires });
+    }
+    return records;
+  }
+
+  /** Removes the owner's records but `except`; resolves to how many went. */
+  async destroyOwned(owner: string, except?: string): Promise<number> {
+    const ids = this.#owners.get(owner);
+    if (ids === undefined) return 0;
+    let removed = 0;
+    for (const id of [...ids]) {
+      if (id === except) continue;
+      const live = this.#live(id) !== undefined;
+      if (live && this.#remove(this.#shardOf(id), id)) removed++;
+    }
+    return removed;
   }
 
   /** Removes every expired record in one pass; resolves to how many went. */
@@ -164,7 +200,21 @@ export class MemoryStore implements Store {
     this.#timer = undefined;
     this.#sweeping = undefined;
     for (const shard of this.#shards) shard.clear();
+    this.#owners.clear();
     this.#count = 0;
+  }
+
+  #index(owner: string, id: string): void {
+    const ids = this.#owners.get(owner);
+    if (ids === undefined) this.#owners.set(owner, new Set([id]));
+    else ids.add(id);
+  }
+
+  #unindex(owner: string, id: string): void {
+    const ids = this.#owners.get(owner);
+    if (ids === undefined) return;
+    ids.delete(id);
+    if (ids.size === 0) this.#owners.delete(owner);
   }
 
   /** FNV-1a over the id's last eight characters: digests are uniform anyway, and other ids vary at the end. */
@@ -176,8 +226,11 @@ export class MemoryStore implements Store {
   }
 
   #remove(shard: Map<string, Entry>, id: string): boolean {
-    if (!shard.delete(id)) return false;
+    const entry = shard.get(id);
+    if (entry === undefined) return false;
+    shard.delete(id);
     this.#count--;
+    if (entry.owner !== undefined) this.#unindex(entry.owner, id);
     return true;
   }
 
@@ -206,6 +259,7 @@ export class MemoryStore implements Store {
         shard.delete(id);
         if (!entry.used) {
           this.#count--;
+          if (entry.owner !== undefined) this.#unindex(entry.owner, id);
           return;
         }
         entry.used = false;

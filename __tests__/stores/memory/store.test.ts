@@ -3,9 +3,12 @@ import { digestId, generateId } from '../../../src/id.js';
 import { MemoryStore, type MemoryStoreOptions } from '../../../stores/memory.js';
 import { describeSessionBehaviour } from '../shared/behaviour.js';
 import { closeStores, sleep, track } from '../../helpers/app.js';
-import { describeStoreContract } from '../shared/contract.js';
+import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
+import { describeOwnerBehaviour } from '../shared/owners.js';
 
 describeStoreContract('MemoryStore', { make: async () => new MemoryStore() });
+describeOwnerContract('MemoryStore', { make: async () => new MemoryStore() });
+describeOwnerBehaviour('MemoryStore', { make: async () => new MemoryStore() });
 describeSessionBehaviour('MemoryStore', { make: async () => new MemoryStore(), serverSide: true });
 
 const HOUR_MS = 3_600_000;

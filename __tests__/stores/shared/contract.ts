@@ -250,7 +250,8 @@ export function describeOwnerContract(name: string, target: ContractTarget): voi
       expect(await store.destroyOwned!(ada, ids[1])).toBe(2);
       expect(await listed(ada)).toEqual([ids[1]]);
       expect(await store.get(ids[0]!)).toBeUndefined();
-      expect(await store.get(ids[2]!)).toBeDefined();
+      expect(await store.get(ids[2]!)).toBeUndefined();
+      expect(await store.get(ids[1]!)).toBeDefined();
       expect(await store.destroyOwned!(ada)).toBe(1);
       expect(await listed(ada)).toEqual([]);
       expect(await store.get(ids[1]!)).toBeUndefined();
