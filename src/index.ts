@@ -1,7 +1,8 @@
 /** koa-session-kit: sessions for Koa, after aiohttp_session. The public surface, named exports only. */
 
 import type { SessionView } from './ctx-session.js';
-import type { Session, SessionDataOf } from './session.js';
+import type { Session } from './session.js';
+import type { SessionDataOf } from './session-types.js';
 
 export { session, getSession, newSession } from './middleware.js';
 export type { SessionContext, SessionMiddleware } from './middleware.js';
@@ -12,7 +13,8 @@ export type { CookieOptions } from './cookie.js';
 export { MAX_COOKIE_BYTES } from './cookie.js';
 
 // The class is exported as a type only: sessions come from getSession(), never from `new`.
-export type { Session, SessionData, SessionTypes, SessionDataOf } from './session.js';
+export type { Session, SessionData } from './session.js';
+export type { SessionTypes, SessionDataOf } from './session-types.js';
 export type { SessionView, SessionViewMethods, SessionCallback } from './ctx-session.js';
 
 export {

@@ -197,3 +197,17 @@ export function checkKeyLength(option: string, key: string | Uint8Array): void {
   const unit = typeof key === 'string' ? 'character' : 'byte';
   throw optionError(RangeError, option, `be at least ${MIN_KEY_LENGTH} ${unit}s`, plural(key.length, unit));
 }
+
+/** The longest owner accepted, in UTF-8 bytes: room for any user id, not for data smuggled in as one. */
+export const MAX_OWNER_BYTES = 255;
+
+/** An owner as `session.owner` and the owner API accept it: a non-empty string of at most {@link MAX_OWNER_BYTES}. */
+export function checkOwner(option: string, owner: unknown): string {
+  if (typeof owner !== 'string' || owner.length === 0 || Buffer.byteLength(owner, 'utf8') > MAX_OWNER_BYTES) {
+    const received = typeof owner === 'string' ? `a string of ${Buffer.byteLength(owner, 'utf8')} bytes` : typeof owner;
+    throw new TypeError(
+      `koa-session-kit: \`${option}\` must be a user id: a non-empty string of at most ${MAX_OWNER_BYTES} UTF-8 bytes (received ${received})`,
+    );
+  }
+  return owner;
+}

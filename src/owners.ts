@@ -4,7 +4,8 @@
  */
 
 import { SessionStoreError } from './errors.js';
-import { checkOwner, toPlainObject, type SessionData } from './session.js';
+import { checkOwner } from './option-checks.js';
+import { toPlainObject, type SessionData } from './session.js';
 import type { SessionSetup } from './setup.js';
 import { isSealedCookieStore, type Store } from './store.js';
 

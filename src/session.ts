@@ -1,33 +1,11 @@
 /** `Session<T>`: the map-like view a handler gets; all its state lives in a record the middleware keeps. */
 
 import { isValidId } from './id.js';
+import { checkOwner } from './option-checks.js';
 import { checkMaxAge } from './option-checks.js';
 
 /** The shape of session data: string keys to serializable values. */
 export type SessionData = Record<string, unknown>;
-
-/**
- * The app's sessions, declared once by module augmentation, so `getSession(ctx)`,
- * `ctx.state.session` and the `ctx.session` view are typed with no generic at the call:
- *
- * ```ts
- * declare module 'koa-session-kit' {
- *   interface SessionTypes {
- *     session: { views: number; user?: string }; // the default session
- *     admin: { token: string };                 // session({ name: 'admin' })
- *   }
- * }
- * ```
- */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface -- filled in by the app's augmentation
-export interface SessionTypes {}
-
-/** The data type declared for session `N` in {@link SessionTypes}, or {@link SessionData} when none is. */
-export type SessionDataOf<N extends string> = N extends keyof SessionTypes
-  ? SessionTypes[N] extends object
-    ? SessionTypes[N]
-    : SessionData
-  : SessionData;
 
 /** What the middleware and the Session share for one request. Not exported from the package. */
 export interface SessionState {
@@ -118,20 +96,6 @@ export function storedState(
 export function settleIdentity(state: SessionState, id: string, handle: string): void {
   state.identity = id;
   state.handle = handle;
-}
-
-/** The longest owner accepted, in UTF-8 bytes: room for any user id, not for data smuggled in as one. */
-export const MAX_OWNER_BYTES = 255;
-
-/** An owner as `session.owner` and the owner API accept it: a non-empty string of at most {@link MAX_OWNER_BYTES}. */
-export function checkOwner(option: string, owner: unknown): string {
-  if (typeof owner !== 'string' || owner.length === 0 || Buffer.byteLength(owner, 'utf8') > MAX_OWNER_BYTES) {
-    const received = typeof owner === 'string' ? `a string of ${Buffer.byteLength(owner, 'utf8')} bytes` : typeof owner;
-    throw new TypeError(
-      `koa-session-kit: \`${option}\` must be a user id: a non-empty string of at most ${MAX_OWNER_BYTES} UTF-8 bytes (received ${received})`,
-    );
-  }
-  return owner;
 }
 
 /**
