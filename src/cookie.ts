@@ -174,19 +174,22 @@ export function resolveCookie(options: CookieOptions): ResolvedCookie {
  * specific one first.
  */
 export function readCookie(header: string | undefined, name: string): string | undefined {
-  return header === undefined || header.length === 0 ? undefined : scanCookie(header, name, 0)?.value;
+  if (header === undefined || header.length === 0) return undefined;
+  const at = findValue(header, name, 0);
+  return at === -1 ? undefined : valueAt(header, at);
 }
 
 /** Every value of cookie `name` in a Cookie header, in the order sent (a name can repeat: sibling domains, paths). */
 export function readCookies(header: string, name: string): string[] {
   const values: string[] = [];
-  for (let found = scanCookie(header, name, 0); found !== undefined; found = scanCookie(header, name, found.end + 1)) {
-    values.push(found.value);
+  for (let at = findValue(header, name, 0); at !== -1; at = findValue(header, name, header.indexOf(';', at) + 1 || header.length)) {
+    values.push(valueAt(header, at));
   }
   return values;
 }
 
-function scanCookie(header: string, name: string, from: number): { value: string; end: number } | undefined {
+/** Where the value of the next `name=` pair at or after `from` starts, or -1. */
+function findValue(header: string, name: string, from: number): number {
   let start = from;
   const length = header.length;
   while (start < length) {
@@ -194,16 +197,17 @@ function scanCookie(header: string, name: string, from: number): { value: string
     if (end === -1) end = length;
     let i = start;
     while (i < end && header.charCodeAt(i) === 0x20) i++;
-    if (header.startsWith(name, i) && header.charCodeAt(i + name.length) === 0x3d /* = */) {
-      let value = header.slice(i + name.length + 1, end).trimEnd();
-      if (value.length >= 2 && value.charCodeAt(0) === 0x22 && value.charCodeAt(value.length - 1) === 0x22) {
-        value = value.slice(1, -1);
-      }
-      return { value, end };
-    }
+    if (header.startsWith(name, i) && header.charCodeAt(i + name.length) === 0x3d /* = */) return i + name.length + 1;
     start = end + 1;
   }
-  return undefined;
+  return -1;
+}
+
+/** The value starting at `at`, up to the next `;`, trailing spaces and surrounding quotes removed. */
+function valueAt(header: string, at: number): string {
+  const end = header.indexOf(';', at);
+  const value = header.slice(at, end === -1 ? header.length : end).trimEnd();
+  return value.length >= 2 && value.charCodeAt(0) === 0x22 && value.charCodeAt(value.length - 1) === 0x22 ? value.slice(1, -1) : value;
 }
 
 /** A Set-Cookie line carrying `value`; `expires` (ms since epoch) sets Max-Age/Expires when persistent. */

@@ -1,7 +1,9 @@
 /** Cookie tossing: a planted cookie of the session's name, sent first, must not reset the victim's session. */
 
 import { afterAll, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import type { Context } from 'koa';
+import { readCookie, readCookies } from '../../src/cookie.js';
 import { generateId, getSession } from '../../src/index.js';
 import { CookieStore } from '../../stores/cookie.js';
 import { client, closeStores, cookiePair, CountingStore, makeApp, track } from '../helpers/app.js';
@@ -49,5 +51,22 @@ describe('several cookies of the session name in one request', () => {
     store.reset();
     expect((await app.get('/me').set('Cookie', `${many}; ${good}`)).body).toEqual({});
     expect(store.calls.get).toBe(5);
+  });
+});
+
+describe('readCookies(header, name)', () => {
+  it('returns every value of the name, in order, and readCookie the first of them', () => {
+    const token = fc.stringMatching(/^[A-Za-z0-9._-]{0,12}$/);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom('koa.sid', 'other', 'koa.sidx', 'x.koa.sid'), token, fc.boolean()), { maxLength: 8 }),
+        (pairs) => {
+          const header = pairs.map(([n, v, quoted]) => `${n}=${quoted ? `"${v}"` : v}`).join('; ');
+          const expected = pairs.filter(([n]) => n === 'koa.sid').map(([, v]) => v);
+          expect(readCookies(header, 'koa.sid')).toEqual(expected);
+          expect(readCookie(header, 'koa.sid')).toBe(expected[0]);
+        },
+      ),
+    );
   });
 });
