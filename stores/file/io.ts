@@ -58,6 +58,7 @@ const FIRST_READ_BYTES = 4096;
 const openFd = promisify(fs.open);
 const readFd = promisify(fs.read);
 const closeFd = promisify(fs.close);
+const fstatFd = promisify(fs.fstat);
 
 /** What `get` found at a path: nothing (`undefined`), a header that is not a live record, or the record. */
 export type FileRead =
@@ -83,6 +84,9 @@ export async function readRecordFile(path: string, now: number): Promise<FileRea
     if (read.header.expires <= now) return { kind: 'expired' };
     const total = HEADER_BYTES + read.header.length;
     if (filled > total) return { kind: 'torn' };
+    // The length field is only a claim: a corrupt one (up to 4 GiB) must not size an allocation
+    // before the file's own size backs it. Records that fit the first read need no fstat.
+    if (filled < total && (await fstatFd(fd)).size !== total) return { kind: 'torn' };
     // One spare byte past the promised end: if a read fills it, the file is longer than its header says.
     const data = new Uint8Array(read.header.length + 1);
     data.set(first.subarray(HEADER_BYTES, filled));

@@ -101,8 +101,9 @@ export async function acquireLock(path: string, aside: () => string): Promise<He
 
 /** Writes `content` to `temp` and links it to `path`: true when this made the lock, false when one exists. */
 async function linkLock(path: string, content: string, temp: string): Promise<boolean> {
-  await writeFile(temp, content, { flag: 'wx', mode: 0o600 });
   try {
+    // Inside the try: a write that fails after the open (ENOSPC on a full disk) leaves an empty temp file.
+    await writeFile(temp, content, { flag: 'wx', mode: 0o600 });
     await link(temp, path);
     return true;
   } catch (error) {
