@@ -14,21 +14,26 @@ import {
   type OptionRegistry,
 } from '../src/option-checks.js';
 import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
+import { checkTimeouts, createPool, resolveTimeouts, type PostgresTimeouts } from './postgres/connection.js';
+
+export type { PostgresTimeouts } from './postgres/connection.js';
 
 const debug = debuglog('koa-session-kit');
 
 /** Options for {@link PostgresStore}: give exactly one of `pool` and `connectionString`. */
-export interface PostgresStoreOptions {
+export interface PostgresStoreOptions extends PostgresTimeouts {
   /**
    * A `pg.Pool` (node-postgres 8). The store never ends it: it is yours, may be shared with the
-   * rest of the app, and should have an `error` listener and a `connectionTimeoutMillis`.
-   * @example new PostgresStore({ pool: new pg.Pool({ connectionString, connectionTimeoutMillis: 5000 }) })
+   * rest of the app, and should have an `error` listener. Its own timeouts bound the store's waits
+   * (pg's defaults wait for ever): give it `connectionTimeoutMillis`, `query_timeout` and `statement_timeout`.
+   * @example new PostgresStore({ pool: new pg.Pool({ connectionString, connectionTimeoutMillis: 5000, query_timeout: 5000 }) })
    */
   pool?: Pool;
   /**
-   * A connection string, for a pool the store makes itself: `pg` is imported on first use, the
-   * pool waits at most 5 s for a connection, names itself `koa-session-kit` (an `application_name`
-   * in the string wins), and {@link PostgresStore.close} ends it. Pass `pool` to tune anything else.
+   * A connection string, for a pool the store makes itself: `pg` is imported on first use, every
+   * wait is bounded ({@link PostgresTimeouts.connectTimeout}, {@link PostgresTimeouts.commandTimeout}),
+   * the pool names itself `koa-session-kit` (an `application_name` in the string wins), and
+   * {@link PostgresStore.close} ends it. Pass `pool` to tune anything else.
    * @example new PostgresStore({ connectionString: process.env.DATABASE_URL })
    */
   connectionString?: string;
@@ -61,15 +66,12 @@ export type SessionTableName = Pick<PostgresStoreOptions, 'table' | 'schema'>;
 
 const DEFAULT_TABLE = 'koa_sessions';
 const DEFAULT_PRUNE_INTERVAL_MS = 15 * 60_000;
-/** pg's default (0) waits forever for a connection, which hangs every request when the database is gone. */
-const CONNECTION_TIMEOUT_MS = 5_000;
 /** Rows per prune DELETE: short statements keep locks and WAL bursts small (Django's lesson with one big DELETE). */
 const PRUNE_BATCH_ROWS = 1_000;
 /** NAMEDATALEN - 1: PostgreSQL silently truncates longer identifiers ("Identifiers and Key Words", SQL syntax docs). */
 const MAX_IDENTIFIER_BYTES = 63;
 /** The index is `<table>_expires_idx`, so a table name leaves room for it under the identifier limit. */
 const INDEX_SUFFIX = '_expires_idx';
-const APPLICATION_NAME = 'koa-session-kit';
 
 /** Spellings other session stores use, mapped to ours (STYLE 7: unknown keys throw with a hint). */
 const FOREIGN_OPTIONS: ForeignOptions = {
@@ -88,6 +90,8 @@ const OPTION_KEYS: OptionRegistry<PostgresStoreOptions> = {
   schema: true,
   createTable: true,
   pruneInterval: true,
+  connectTimeout: true,
+  commandTimeout: true,
 };
 
 function checkIdentifier(option: 'table' | 'schema', value: unknown): void {
@@ -113,6 +117,7 @@ function checkPostgresOptions(options: PostgresStoreOptions): number | false {
   if (connectionString !== undefined && (typeof connectionString !== 'string' || connectionString === '')) {
     throw wrongType('connectionString', 'a non-empty string', connectionString);
   }
+  checkTimeouts(options, pool === undefined);
   if (table !== undefined) checkIdentifier('table', table);
   if (schema !== undefined) checkIdentifier('schema', schema);
   if (createTable !== undefined) checkBoolean('createTable', createTable);
@@ -213,6 +218,7 @@ function statements(name: SessionTableName) {
 export class PostgresStore implements Store {
   readonly #given: Pool | undefined;
   readonly #connectionString: string | undefined;
+  readonly #timeouts: Required<PostgresTimeouts>;
   readonly #table: string;
   readonly #sql: ReturnType<typeof statements>;
   #owned: Promise<Pool> | undefined;
@@ -229,6 +235,7 @@ export class PostgresStore implements Store {
     if (options.schema !== undefined) name.schema = options.schema;
     this.#given = options.pool;
     this.#connectionString = options.connectionString;
+    this.#timeouts = resolveTimeouts(options);
     this.#table = qualifiedName(name);
     this.#sql = statements(name);
     this.#tableToCreate = options.createTable ?? true;
@@ -353,14 +360,7 @@ export class PostgresStore implements Store {
       return Promise.reject(new SessionStoreError('koa-session-kit: PostgresStore is closed', { operation }));
     }
     this.#owned ??= import('pg').then(
-      (pg) => {
-        const config = { connectionString, application_name: APPLICATION_NAME };
-        const pool = new pg.Pool({ ...config, connectionTimeoutMillis: CONNECTION_TIMEOUT_MS, allowExitOnIdle: true });
-        // Idle connections never hold the process open. One that dies (restart, failover, terminate) is
-        // dropped and replaced on the next checkout; without a listener, pg's 'error' would crash the process.
-        pool.on('error', (error) => debug('PostgresStore: idle connection lost: %s', error.message));
-        return pool;
-      },
+      (pg) => createPool(pg, connectionString, this.#timeouts, (error) => debug('PostgresStore: idle connection lost: %s', error.message)),
       (cause: unknown) => {
         this.#owned = undefined;
         const message = 'koa-session-kit: install `pg` to use PostgresStore with `connectionString`';

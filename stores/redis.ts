@@ -3,7 +3,16 @@
 import { debuglog } from 'node:util';
 import type { Cluster, Redis } from 'ioredis';
 import { SessionStoreError } from '../src/errors.js';
-import { checkOptions, optionError, wrongType, type ForeignOptions, type OptionRegistry } from '../src/option-checks.js';
+import {
+  MAX_TIMER_MS,
+  checkDuration,
+  checkOptions,
+  describeValue,
+  optionError,
+  wrongType,
+  type ForeignOptions,
+  type OptionRegistry,
+} from '../src/option-checks.js';
 import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
 
 /** An ioredis client: a single-node `Redis` (standalone or Sentinel) or a `Cluster`. */
@@ -14,16 +23,34 @@ export interface RedisStoreOptions {
   /**
    * An ioredis client (`new Redis(...)` or `new Cluster(...)`). The store never closes it: it is
    * yours, and may be shared with the rest of the app. Every operation touches one key, so a
-   * Cluster needs no hash tags.
+   * Cluster needs no hash tags. Its own settings bound the store's waits: ioredis sets no
+   * `commandTimeout` by default, so give it one (and a `maxRetriesPerRequest`) for requests that
+   * fail when Redis hangs instead of waiting with it.
    * @example new RedisStore({ client: new Redis(process.env.REDIS_URL) })
    */
   client?: RedisClient;
   /**
    * A Redis URL, for a client the store makes itself (ioredis is imported on first use, and
-   * {@link RedisStore.close} quits it). Pass `client` instead to tune retries, TLS or Sentinel.
+   * {@link RedisStore.close} quits it). Its waits are bounded by `connectTimeout` and
+   * `commandTimeout`. Pass `client` instead to tune retries, TLS or Sentinel.
    * @example new RedisStore({ url: 'redis://127.0.0.1:6379/0' })
    */
   url?: string;
+  /**
+   * For the client made from `url`: the most ms to wait for a TCP connection to Redis (ioredis's
+   * `connectTimeout`) before trying again. Only with `url`: a `client` keeps its own.
+   * @default 5000
+   */
+  connectTimeout?: number;
+  /**
+   * For the client made from `url`: the most ms one command may wait for its answer, time spent
+   * queued while the connection is down or not yet made included (ioredis's `commandTimeout`).
+   * The request then fails with a `SessionStoreError` instead of waiting on a Redis that is hung,
+   * down or unreachable. A command that timed out may still run later, once Redis answers again.
+   * Only with `url`: a `client` keeps its own.
+   * @default 5000
+   */
+  commandTimeout?: number;
   /**
    * Put in front of every key (after the client's own `keyPrefix`, if it has one), so sessions
    * sit apart from the app's other keys and several apps can share one database.
@@ -33,6 +60,13 @@ export interface RedisStoreOptions {
 }
 
 const DEFAULT_PREFIX = 'sess:';
+/** ioredis's own default is 10 s; it applies to the TCP connect only, commands are bounded apart. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+/**
+ * ioredis waits for ever on a hung Redis, and retries a command through 20 reconnections (over a
+ * minute) on a dead one. Session commands touch one key: five seconds is a Redis in trouble.
+ */
+const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 const debug = debuglog('koa-session-kit');
 
 /** Spellings other session stores use, mapped to ours (STYLE 7: unknown keys throw with a hint). */
@@ -45,7 +79,13 @@ const FOREIGN_OPTIONS: ForeignOptions = {
   pruneInterval: 'nothing: Redis removes each expired session itself (its TTL)',
 };
 /** One entry per option, so the compiler fails when an option is added to the type but not here. */
-const OPTION_KEYS: OptionRegistry<RedisStoreOptions> = { client: true, url: true, prefix: true };
+const OPTION_KEYS: OptionRegistry<RedisStoreOptions> = {
+  client: true,
+  url: true,
+  prefix: true,
+  connectTimeout: true,
+  commandTimeout: true,
+};
 
 /*
  * Each session is one hash: d = the record bytes, e = expiry (ms since the epoch, as written),
@@ -99,6 +139,7 @@ type Arg = string | Buffer;
 interface ScriptedClient {
   hmgetBuffer(key: string, ...fields: string[]): Promise<(Buffer | null)[]>;
   del(key: string): Promise<number>;
+  readonly status: string;
   quit(): Promise<unknown>;
   disconnect(): void;
   koaSessionKitV1Create(key: string, ...args: Arg[]): Promise<number>;
@@ -136,6 +177,14 @@ function checkRedisOptions(options: RedisStoreOptions): void {
     throw wrongType('url', 'a redis:// or rediss:// URL', url);
   }
   if (prefix !== undefined && typeof prefix !== 'string') throw wrongType('prefix', 'a string', prefix);
+  for (const option of ['connectTimeout', 'commandTimeout'] as const) {
+    const value = options[option];
+    if (value === undefined) continue;
+    if (client !== undefined) {
+      throw optionError(TypeError, option, 'be omitted when `client` is given: set it on your ioredis client', describeValue(value));
+    }
+    checkDuration(option, value, MAX_TIMER_MS);
+  }
 }
 
 /** Bytes as ioredis sends them verbatim: a Buffer view over the same memory, no copy. */
@@ -154,6 +203,8 @@ function asBuffer(data: Uint8Array): Buffer {
 export class RedisStore implements Store {
   readonly #prefix: string;
   readonly #url: string | undefined;
+  readonly #connectTimeout: number;
+  readonly #commandTimeout: number;
   #client: ScriptedClient | undefined;
   #connecting: Promise<ScriptedClient> | undefined;
   #closed = false;
@@ -162,6 +213,8 @@ export class RedisStore implements Store {
     checkRedisOptions(options);
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#url = options.url;
+    this.#connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.#commandTimeout = options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS;
     if (options.client !== undefined) this.#client = prepare(options.client);
   }
 
@@ -218,10 +271,12 @@ export class RedisStore implements Store {
     this.#client = undefined;
     const client = await pending?.catch(() => undefined);
     if (client === undefined) return;
+    // QUIT on a connection that is down would wait its commandTimeout in the offline queue.
+    if (client.status !== 'ready') return client.disconnect();
     try {
       await client.quit();
     } catch {
-      // quit fails when the connection is already down; disconnect still stops the reconnect loop.
+      // quit fails when the connection drops meanwhile; disconnect still stops the reconnect loop.
       client.disconnect();
     }
   }
@@ -248,7 +303,7 @@ export class RedisStore implements Store {
     }
     this.#connecting ??= import('ioredis').then(
       ({ Redis: RedisClass }) => {
-        const redis = new RedisClass(url);
+        const redis = new RedisClass(url, { connectTimeout: this.#connectTimeout, commandTimeout: this.#commandTimeout });
         // Failures reach callers as rejected commands; without a listener ioredis also prints each one.
         redis.on('error', (error: Error) => debug('RedisStore connection error: %s', error.message));
         const client = prepare(redis);
