@@ -60,7 +60,7 @@ function commitSealed(store: SealedCookieStore, slot: RequestSlot, opened: Opene
   } else {
     return undefined;
   }
-  return cookieLine(setup, ctx, store.seal({ data: record, expires: sealExpires }), sealExpires, now);
+  return cookieLine(setup, ctx, store.seal({ data: record, expires: sealExpires }, setup.options.cookie.name), sealExpires, now);
 }
 
 function commitStored(store: Store, slot: RequestSlot, opened: Opened, payload: Uint8Array): CommitResult {

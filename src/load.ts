@@ -78,7 +78,7 @@ function loadValue(setup: SessionSetup, ctx: Context, raw: string, now: number):
   if (raw.length + setup.options.cookie.name.length + 1 > MAX_COOKIE_BYTES) return setup.reject('cookie oversized');
   const store = setup.store;
   if (isSealedCookieStore(store)) {
-    const opened = store.open(raw, now);
+    const opened = store.open(raw, now, setup.options.cookie.name);
     // The store has logged why (one line per rejection); a second line here would only repeat it.
     if (opened === undefined) return undefined;
     const parsed = { id: '', stale: opened.stale === true, currentValue: undefined };

@@ -76,7 +76,7 @@ export interface OpenedCookie {
   data: Uint8Array;
   /** Expiry sealed inside the value, in ms since the Unix epoch. */
   expires: number;
-  /** True when an older key opened it: the middleware reseals with the newest in the same response. */
+  /** True when it is not in the newest form (an older key, an older format): the middleware reseals it in the same response. */
   stale: boolean;
 }
 
@@ -86,10 +86,16 @@ export interface OpenedCookie {
  */
 export interface SealedCookieStore {
   readonly kind: 'sealed-cookie';
-  /** Seals a record into a cookie value (cookie-octet characters only). */
-  seal(record: RecordWrite): string;
-  /** Opens a cookie value; `undefined` for anything tampered, foreign, malformed or expired at `now`. */
-  open(value: string, now: number): OpenedCookie | undefined;
+  /**
+   * Seals a record into the value of the cookie called `name` (cookie-octet characters only),
+   * bound to that name so it never opens as another cookie's value.
+   */
+  seal(record: RecordWrite, name: string): string;
+  /**
+   * Opens the value of the cookie called `name`; `undefined` for anything tampered, foreign,
+   * malformed, expired at `now`, or sealed for another name.
+   */
+  open(value: string, now: number, name: string): OpenedCookie | undefined;
 }
 
 /** Anything the `store` option accepts. */

@@ -35,8 +35,13 @@ const OPTION_KEYS: OptionRegistry<CookieStoreOptions> = { keys: true };
 /** What iron-session, @fastify/secure-session and cookie-session call the secrets. */
 const FOREIGN_OPTIONS: ForeignOptions = { secret: '`keys`', secrets: '`keys`', password: '`keys`', key: '`keys`' };
 
-/** Format version of the sealed value; its first byte, so a later format can still read this one. */
+/*
+ * Format versions, the sealed value's first byte. Version 2 binds the cookie's name into the
+ * additional data; version 1 did not, so with two session()s sharing keys one cookie's value
+ * opened as the other's. Version 1 still opens for a transition (see CookieStore).
+ */
 const FORMAT_V1 = 1;
+const FORMAT_V2 = 2;
 /** Bytes of a key id: picks the key without trial decryption; collisions only cost one extra try. */
 const KEY_ID_BYTES = 4;
 /** GCM's 96-bit nonce (NIST SP 800-38D §8.2: 96 bits is the length GCM is built for). */
@@ -78,8 +83,10 @@ const debug = debuglog('koa-session-kit');
 interface SealingKey {
   /** The AES key, made once: nothing derived per request. */
   key: KeyObject;
-  /** Version byte + key id, also the AAD: bound to the ciphertext, so neither can be swapped. */
+  /** Version byte (2) + key id: what {@link CookieStore.seal} writes first. */
   header: Buffer;
+  /** The same with version byte 1, to recognise values sealed in the first format. */
+  headerV1: Buffer;
   /** True for every key but the newest: what it opens must be resealed. */
   stale: boolean;
 }
@@ -100,7 +107,20 @@ function checkSecrets(options: CookieStoreOptions): readonly string[] {
 function deriveKey(secret: string, index: number): SealingKey {
   const key = Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, KEY_INFO, 32));
   const id = Buffer.from(hkdfSync('sha256', secret, HKDF_SALT, KEY_ID_INFO, KEY_ID_BYTES));
-  return { key: createSecretKey(key), header: Buffer.concat([Buffer.of(FORMAT_V1), id]), stale: index > 0 };
+  return {
+    key: createSecretKey(key),
+    header: Buffer.concat([Buffer.of(FORMAT_V2), id]),
+    headerV1: Buffer.concat([Buffer.of(FORMAT_V1), id]),
+    stale: index > 0,
+  };
+}
+
+/**
+ * The additional data GCM authenticates: the header, then (format 2) the cookie's name. The header
+ * has a fixed length, so the name that follows it is unambiguous.
+ */
+function additionalData(header: Buffer, name: string | undefined): Buffer {
+  return name === undefined ? header : Buffer.concat([header, Buffer.from(name, 'utf8')]);
 }
 
 /**
@@ -108,6 +128,12 @@ function deriveKey(secret: string, index: number): SealingKey {
  * cookie value (AES-256-GCM, a random 96-bit IV per seal, keys derived with HKDF-SHA256). The
  * expiry is sealed inside, so a copied cookie stops working when it expires even if the browser
  * (or an attacker) keeps it.
+ *
+ * Each value is bound to the name of its cookie: several `session()`s may share keys, and a value
+ * sealed for one (`koa.sid`) never opens as another (`admin.sid`). Values sealed before this
+ * binding (format 1, koa-session-kit 0.1) still open, under any name, and are resealed in the new
+ * format in the same response; to refuse them at once, replace the keys (a value sealed by a key
+ * no longer in `keys` never opens). A later release will stop opening format 1.
  *
  * The trade-off: a sealed cookie cannot be revoked. Logging out clears the browser's copy, but a
  * stolen copy keeps working until its expiry. And the whole session travels with every request,
@@ -127,12 +153,15 @@ export class CookieStore implements SealedCookieStore {
     this.#sealer = newest as SealingKey;
   }
 
-  /** Seals a record with the newest key. The result is base64url, `sealedLength(data.length)` characters. */
-  seal(record: RecordWrite): string {
+  /**
+   * Seals a record with the newest key, for the cookie called `name`: the value opens under that
+   * name only. The result is base64url, `sealedLength(data.length)` characters.
+   */
+  seal(record: RecordWrite, name: string): string {
     const { key, header } = this.#sealer;
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(header);
+    cipher.setAAD(additionalData(header, name));
     const expires = Buffer.allocUnsafe(EXPIRES_BYTES);
     expires.writeDoubleBE(record.expires);
     const data = Buffer.from(record.data.buffer, record.data.byteOffset, record.data.byteLength);
@@ -141,10 +170,11 @@ export class CookieStore implements SealedCookieStore {
   }
 
   /**
-   * Opens a sealed value: the record and whether an older key sealed it, or `undefined` when the
-   * value is malformed, tampered with, sealed by a key not in `keys`, or expired at `now`. Never throws.
+   * Opens the value of the cookie called `name`: the record and whether it must be resealed (an
+   * older key or format 1 sealed it), or `undefined` when the value is malformed, tampered with,
+   * sealed for another name or by a key not in `keys`, or expired at `now`. Never throws.
    */
-  open(value: string, now: number): OpenedCookie | undefined {
+  open(value: string, now: number, name: string): OpenedCookie | undefined {
     if (typeof value !== 'string' || value.length > MAX_VALUE_CHARS || !BASE64URL.test(value)) {
       debug('sealed cookie malformed');
       return undefined;
@@ -155,23 +185,25 @@ export class CookieStore implements SealedCookieStore {
       debug('sealed cookie malformed');
       return undefined;
     }
-    if (bytes[0] !== FORMAT_V1) {
+    const format = bytes[0];
+    if (format !== FORMAT_V2 && format !== FORMAT_V1) {
       debug('sealed cookie has an unknown format version');
       return undefined;
     }
     const header = bytes.subarray(0, HEADER_BYTES);
+    const aad = additionalData(header, format === FORMAT_V2 ? name : undefined);
     let plain: Buffer | undefined;
     let opener: SealingKey | undefined;
     for (const candidate of this.#keys) {
-      if (!candidate.header.equals(header)) continue;
-      plain = decrypt(candidate, bytes);
+      if (!(format === FORMAT_V2 ? candidate.header : candidate.headerV1).equals(header)) continue;
+      plain = decrypt(candidate.key, aad, bytes);
       if (plain !== undefined) {
         opener = candidate;
         break;
       }
     }
     if (plain === undefined || opener === undefined) {
-      debug('sealed cookie opens with no key');
+      debug('sealed cookie opens with no key (or was sealed for another cookie name)');
       return undefined;
     }
     const expires = plain.readDoubleBE(0);
@@ -179,18 +211,18 @@ export class CookieStore implements SealedCookieStore {
       debug('sealed cookie expired');
       return undefined;
     }
-    return { data: plain.subarray(EXPIRES_BYTES), expires, stale: opener.stale };
+    return { data: plain.subarray(EXPIRES_BYTES), expires, stale: opener.stale || format === FORMAT_V1 };
   }
 }
 
-/** The plaintext (expiry + data), or `undefined` when the tag does not verify under this key. */
-function decrypt(candidate: SealingKey, bytes: Buffer): Buffer | undefined {
+/** The plaintext (expiry + data), or `undefined` when the tag does not verify under this key and data. */
+function decrypt(key: KeyObject, aad: Buffer, bytes: Buffer): Buffer | undefined {
   const iv = bytes.subarray(HEADER_BYTES, HEADER_BYTES + IV_BYTES);
   const ciphertext = bytes.subarray(HEADER_BYTES + IV_BYTES, bytes.length - TAG_BYTES);
   const tag = bytes.subarray(bytes.length - TAG_BYTES);
   try {
-    const decipher = createDecipheriv('aes-256-gcm', candidate.key, iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(candidate.header);
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    decipher.setAAD(aad);
     decipher.setAuthTag(tag);
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
   } catch {

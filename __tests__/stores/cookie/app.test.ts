@@ -7,6 +7,9 @@ import { CookieStore } from '../../../stores/cookie.js';
 import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../../helpers/app.js';
 import { describeSessionBehaviour, sessionRoutes } from '../shared/behaviour.js';
 
+/** The cookie name every value here is sealed for (the default, as session() passes it). */
+const NAME = 'koa.sid';
+
 const SECRET_A = 'app-secret-a-0123456789-0123456789-abcd';
 const SECRET_B = 'app-secret-b-0123456789-0123456789-abcd';
 const SECRET_C = 'app-secret-c-0123456789-0123456789-abcd';
@@ -31,15 +34,15 @@ describeSessionBehaviour('CookieStore', { make: async () => new CookieStore({ ke
 describe('CookieStore key rotation under session()', () => {
   it('reseals a cookie sealed with an older key in the same response, keeping its data and expiry', async () => {
     const cookie = cookieValue(await appWith([SECRET_A]).get('/count').expect(200, { views: 1 }));
-    const opened = new CookieStore({ keys: [SECRET_A] }).open(cookie, Date.now())!;
+    const opened = new CookieStore({ keys: [SECRET_A] }).open(cookie, Date.now(), NAME)!;
 
     const read = await appWith([SECRET_B, SECRET_A]).get('/read').set('Cookie', `koa.sid=${cookie}`).expect(200, { views: 1 });
     const resealed = cookieValue(read);
     expect(resealed).not.toBe(cookie);
-    const reopened = new CookieStore({ keys: [SECRET_B] }).open(resealed, Date.now());
+    const reopened = new CookieStore({ keys: [SECRET_B] }).open(resealed, Date.now(), NAME);
     expect(reopened?.stale).toBe(false);
     expect(reopened?.expires).toBe(opened.expires); // rotation never stretches a session's life
-    expect(new CookieStore({ keys: [SECRET_A] }).open(resealed, Date.now())).toBeUndefined();
+    expect(new CookieStore({ keys: [SECRET_A] }).open(resealed, Date.now(), NAME)).toBeUndefined();
 
     await appWith([SECRET_B]).get('/count').set('Cookie', `koa.sid=${resealed}`).expect(200, { views: 2 });
   });
@@ -106,7 +109,7 @@ describe('CookieStore bad cookies under session()', () => {
     const flipped = Buffer.from(bytes);
     flipped[bytes.length - 20] = flipped[bytes.length - 20]! ^ 0x01;
     const foreign = cookieValue(await appWith([SECRET_C]).get('/count'));
-    const expired = new CookieStore({ keys: [SECRET_A] }).seal({ data: Buffer.from(bytes), expires: Date.now() - 1 });
+    const expired = new CookieStore({ keys: [SECRET_A] }).seal({ data: Buffer.from(bytes), expires: Date.now() - 1 }, NAME);
     const bad = {
       garbage: 'not-a-sealed-cookie',
       empty: '',

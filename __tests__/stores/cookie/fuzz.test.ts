@@ -4,6 +4,9 @@ import { describe, it } from '@jest/globals';
 import fc from 'fast-check';
 import { CookieStore, sealedLength } from '../../../stores/cookie.js';
 
+/** The cookie name every value here is sealed for (the default, as session() passes it). */
+const NAME = 'koa.sid';
+
 const SECRET = 'fuzz-secret-0123456789-0123456789-abcdef';
 const OLD_SECRET = 'fuzz-older-secret-0123456789-0123456789';
 const store = new CookieStore({ keys: [SECRET, OLD_SECRET] });
@@ -14,7 +17,7 @@ const RUNS = 2000;
 
 /** Opens without letting a throw escape unnoticed: a throw fails the property with its message. */
 function opens(value: string): boolean {
-  return store.open(value, now) !== undefined;
+  return store.open(value, now, NAME) !== undefined;
 }
 
 const record = fc.record({
@@ -22,14 +25,14 @@ const record = fc.record({
   expires: fc.integer({ min: now + 1000, max: now + 400 * 24 * HOUR_MS }),
 });
 /** A real seal, by the newest key or by the older one. */
-const realSeal = fc.tuple(record, fc.boolean()).map(([r, byOlder]) => (byOlder ? older : store).seal(r));
+const realSeal = fc.tuple(record, fc.boolean()).map(([r, byOlder]) => (byOlder ? older : store).seal(r, NAME));
 
 describe('CookieStore#open() fuzzed', () => {
   it('opens every real seal to the exact record, at the length sealedLength() gives', () => {
     fc.assert(
       fc.property(record, (r) => {
-        const value = store.seal(r);
-        const opened = store.open(value, now);
+        const value = store.seal(r, NAME);
+        const opened = store.open(value, now, NAME);
         return (
           value.length === sealedLength(r.data.length) &&
           opened !== undefined &&
@@ -54,7 +57,7 @@ describe('CookieStore#open() fuzzed', () => {
       .map((body) =>
         Buffer.concat([
           Buffer.of(1),
-          Buffer.from(store.seal({ data: new Uint8Array(0), expires: now + HOUR_MS }), 'base64url').subarray(1, 5),
+          Buffer.from(store.seal({ data: new Uint8Array(0), expires: now + HOUR_MS }, NAME), 'base64url').subarray(1, 5),
           body,
         ]).toString('base64url'),
       );
@@ -102,7 +105,7 @@ describe('CookieStore#open() fuzzed', () => {
   it('never opens a real seal once its sealed expiry has passed', () => {
     fc.assert(
       fc.property(record, fc.integer({ min: 0, max: 400 * 24 * HOUR_MS }), (r, late) => {
-        return store.open(store.seal(r), r.expires + late) === undefined;
+        return store.open(store.seal(r, NAME), r.expires + late, NAME) === undefined;
       }),
       { numRuns: 500 },
     );
