@@ -1,5 +1,6 @@
 /** MemoryStore: sessions as bytes in bounded maps inside this process, evicting roughly the least recently used. */
 
+import { SessionStoreError } from '../src/errors.js';
 import { checkInteger, checkOptions, checkPruneInterval, type ForeignOptions, type OptionRegistry } from '../src/option-checks.js';
 import type { OwnedRecord, RecordWrite, Store, StoredRecord } from '../src/store.js';
 
@@ -12,6 +13,14 @@ export interface MemoryStoreOptions {
    */
   maxSessions?: number | undefined;
   /**
+   * The most bytes of session data kept at once; past it the sessions not used lately are evicted
+   * as for `maxSessions`, so a few large sessions cannot grow the heap without bound either. A
+   * single session larger than this is refused with a `SessionStoreError`. Ids and bookkeeping
+   * come on top, bounded by `maxSessions`.
+   * @default 67108864 (64 MiB)
+   */
+  maxTotalBytes?: number | undefined;
+  /**
    * How often, in ms, expired sessions are removed, on an unref'd timer (it never keeps the process
    * alive) that yields to the event loop every few milliseconds; `false` for no timer. Expired
    * sessions are never served either way, and one found on a read is dropped at once.
@@ -21,7 +30,7 @@ export interface MemoryStoreOptions {
 }
 
 /** One entry per option, so the compiler fails when an option is added to the type but not here. */
-const OPTION_KEYS: OptionRegistry<MemoryStoreOptions> = { maxSessions: true, pruneInterval: true };
+const OPTION_KEYS: OptionRegistry<MemoryStoreOptions> = { maxSessions: true, maxTotalBytes: true, pruneInterval: true };
 /** Names other memory stores use, and ours. */
 const FOREIGN_OPTIONS: ForeignOptions = {
   sweepInterval: '`pruneInterval` (ms, or false)',
@@ -32,6 +41,7 @@ const FOREIGN_OPTIONS: ForeignOptions = {
 
 const DEFAULT_MAX_SESSIONS = 10_000;
 const DEFAULT_PRUNE_INTERVAL_MS = 60_000;
+const DEFAULT_MAX_TOTAL_BYTES = 64 * 1024 * 1024;
 /**
  * A sweep gives the event loop back after this long. Slices overrun it while the GC is busy with a
  * large heap, so the slice is kept short (bench/memory-scale.ts measures the longest pause).
@@ -90,7 +100,10 @@ export class MemoryStore implements Store {
   readonly #shards: Map<string, Entry>[];
   readonly #mask: number;
   readonly #maxSessions: number;
+  readonly #maxTotalBytes: number;
   #count = 0;
+  /** Data bytes held: the sum of every entry's `data.length` (one char per byte). */
+  #bytes = 0;
   /** The shard the next eviction starts from: evictions go round the shards, which fill evenly. */
   #evictFrom = 0;
   /** Owner -> ids of their records: the index listOwned and destroyOwned read. */
@@ -101,8 +114,10 @@ export class MemoryStore implements Store {
   constructor(options: MemoryStoreOptions = {}) {
     checkOptions('MemoryStore', options, OPTION_KEYS, FOREIGN_OPTIONS);
     const maxSessions = checkInteger('maxSessions', options.maxSessions ?? DEFAULT_MAX_SESSIONS, 1);
+    const maxTotalBytes = checkInteger('maxTotalBytes', options.maxTotalBytes ?? DEFAULT_MAX_TOTAL_BYTES, 1);
     const pruneInterval = checkPruneInterval(options.pruneInterval, DEFAULT_PRUNE_INTERVAL_MS);
     this.#maxSessions = maxSessions;
+    this.#maxTotalBytes = maxTotalBytes;
     const shards = shardCountFor(maxSessions);
     this.#shards = Array.from({ length: shards }, () => new Map<string, Entry>());
     this.#mask = shards - 1;
@@ -114,6 +129,11 @@ export class MemoryStore implements Store {
     return this.#count;
   }
 
+  /** How many bytes of session data are held, expired records not yet swept included. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   async get(id: string): Promise<StoredRecord | undefined> {
     const entry = this.#live(id);
     if (entry === undefined) return undefined;
@@ -123,12 +143,11 @@ export class MemoryStore implements Store {
 
   async create(id: string, record: RecordWrite): Promise<boolean> {
     if (this.#live(id) !== undefined) return false;
+    this.#checkFits('create', record.data.length);
     // Evict before inserting, so the new session is never the one that goes.
-    if (this.#count >= this.#maxSessions) this.#evictOne();
-    const owner = record.owner;
-    this.#shardOf(id).set(id, { id, data: pack(record.data), expires: record.expires, version: 1, used: false, owner });
-    this.#count++;
-    if (owner !== undefined) this.#index(owner, id);
+    this.#makeRoom(record.data.length);
+    const entry = { id, data: pack(record.data), expires: record.expires, version: 1, used: false, owner: record.owner };
+    this.#insert(this.#shardOf(id), entry);
     return true;
   }
 
@@ -136,7 +155,19 @@ export class MemoryStore implements Store {
     const entry = this.#live(id);
     if (entry === undefined) return undefined;
     if (expectedVersion !== undefined && entry.version !== expectedVersion) return undefined;
-    entry.data = pack(record.data);
+    this.#checkFits('update', record.data.length);
+    const growth = record.data.length - entry.data.length;
+    if (growth > 0 && this.#bytes + growth > this.#maxTotalBytes) {
+      // Out of the maps while room is made, so eviction never picks the session being written.
+      const shard = this.#shardOf(id);
+      this.#drop(shard, entry);
+      this.#makeRoom(record.data.length);
+      entry.data = pack(record.data);
+      this.#insert(shard, entry);
+    } else {
+      entry.data = pack(record.data);
+      this.#bytes += growth;
+    }
     entry.expires = record.expires;
     entry.used = true;
     if (record.owner !== entry.owner) {
@@ -189,7 +220,11 @@ export class MemoryStore implements Store {
     const now = Date.now();
     let removed = 0;
     for (const shard of this.#shards) {
-      for (const [id, entry] of shard) if (entry.expires <= now && this.#remove(shard, id)) removed++;
+      for (const entry of shard.values()) {
+        if (entry.expires > now) continue;
+        this.#drop(shard, entry);
+        removed++;
+      }
     }
     return removed;
   }
@@ -202,6 +237,7 @@ export class MemoryStore implements Store {
     for (const shard of this.#shards) shard.clear();
     this.#owners.clear();
     this.#count = 0;
+    this.#bytes = 0;
   }
 
   #index(owner: string, id: string): void {
@@ -228,10 +264,37 @@ export class MemoryStore implements Store {
   #remove(shard: Map<string, Entry>, id: string): boolean {
     const entry = shard.get(id);
     if (entry === undefined) return false;
-    shard.delete(id);
-    this.#count--;
-    if (entry.owner !== undefined) this.#unindex(entry.owner, id);
+    this.#drop(shard, entry);
     return true;
+  }
+
+  #drop(shard: Map<string, Entry>, entry: Entry): void {
+    shard.delete(entry.id);
+    this.#count--;
+    this.#bytes -= entry.data.length;
+    if (entry.owner !== undefined) this.#unindex(entry.owner, entry.id);
+  }
+
+  #insert(shard: Map<string, Entry>, entry: Entry): void {
+    shard.set(entry.id, entry);
+    this.#count++;
+    this.#bytes += entry.data.length;
+    if (entry.owner !== undefined) this.#index(entry.owner, entry.id);
+  }
+
+  #checkFits(operation: string, length: number): void {
+    if (length <= this.#maxTotalBytes) return;
+    throw new SessionStoreError(
+      `koa-session-kit: MemoryStore refused to ${operation} a session of ${length} bytes: more than \`maxTotalBytes\` (${this.#maxTotalBytes})`,
+      { operation },
+    );
+  }
+
+  /** Evicts until one more session of `length` bytes fits both bounds. */
+  #makeRoom(length: number): void {
+    while (this.#count >= this.#maxSessions || this.#bytes + length > this.#maxTotalBytes) {
+      if (!this.#evictOne()) return;
+    }
   }
 
   /** The entry if present and unexpired; an expired one is dropped on sight. */
@@ -240,7 +303,7 @@ export class MemoryStore implements Store {
     const entry = shard.get(id);
     if (entry === undefined) return undefined;
     if (entry.expires > Date.now()) return entry;
-    this.#remove(shard, id);
+    this.#drop(shard, entry);
     return undefined;
   }
 
@@ -250,7 +313,7 @@ export class MemoryStore implements Store {
    * (second chance, as in the CLOCK algorithm), so reads never reorder a Map. With several
    * shards, evictions take turns among them.
    */
-  #evictOne(): void {
+  #evictOne(): boolean {
     for (let tries = 0; tries < this.#shards.length; tries++) {
       const index = this.#evictFrom;
       this.#evictFrom = (index + 1) & this.#mask;
@@ -259,13 +322,15 @@ export class MemoryStore implements Store {
         shard.delete(id);
         if (!entry.used) {
           this.#count--;
+          this.#bytes -= entry.data.length;
           if (entry.owner !== undefined) this.#unindex(entry.owner, id);
-          return;
+          return true;
         }
         entry.used = false;
         shard.set(id, entry);
       }
     }
+    return false;
   }
 
   #startSweep(): void {
@@ -292,7 +357,7 @@ export class MemoryStore implements Store {
           continue;
         }
         const entry = next.value;
-        if (entry.expires <= now) this.#remove(this.#shards[sweeping.shard] as Map<string, Entry>, entry.id);
+        if (entry.expires <= now) this.#drop(this.#shards[sweeping.shard] as Map<string, Entry>, entry);
       }
       if (performance.now() >= deadline) break;
     }
