@@ -26,7 +26,7 @@ export interface PostgresTimeouts {
 
 /** pg's own default (0) waits forever for a connection, which hangs every request when the database is gone. */
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
-/** Session statements touch one row; five seconds is a database in trouble, not a slow query. */
+/** Session statements touch one row, a prune batch a thousand: five seconds is a database in trouble, not a slow query. */
 const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 const APPLICATION_NAME = 'koa-session-kit';
 
