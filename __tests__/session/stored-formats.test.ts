@@ -15,7 +15,16 @@ import type { Store } from '../../src/store.js';
 import { CookieStore } from '../../stores/cookie.js';
 import { FileStore } from '../../stores/file.js';
 import { MemoryStore } from '../../stores/memory.js';
-import { CARRIED, COOKIE_SECRET, CREATED, ENVELOPE_CASES, EXPIRES, fixturesOf, type EnvelopeCase } from '../fixtures/formats/spec.js';
+import {
+  CARRIED,
+  COOKIE_NAME,
+  COOKIE_SECRET,
+  CREATED,
+  ENVELOPE_CASES,
+  EXPIRES,
+  fixturesOf,
+  type EnvelopeCase,
+} from '../fixtures/formats/spec.js';
 import { client, closeStores, cookiePair, makeApp, track } from '../helpers/app.js';
 import { removeTempDirs, tempDir } from '../helpers/file-store.js';
 import { sameAfterRoundTrip } from '../helpers/serializer-equality.js';
@@ -112,26 +121,35 @@ describe('the sealed cookie', () => {
   it.each(cookies)('opens $name, whose first byte is its format version, with the key it was sealed with', async ({ name, version }) => {
     const value = await text(name);
     expect(Buffer.from(value, 'base64url')[0]).toBe(version);
-    const opened = new CookieStore({ keys: [COOKIE_SECRET] }).open(value, Date.now());
-    expect(opened).toMatchObject({ expires: EXPIRES, stale: false });
+    const opened = new CookieStore({ keys: [COOKIE_SECRET] }).open(value, Date.now(), COOKIE_NAME);
+    // Format 1 binds no cookie name: it opens for a transition, marked for a reseal in the current format.
+    expect(opened).toMatchObject({ expires: EXPIRES, stale: version === 1 });
 
     const app = appFor(new CookieStore({ keys: [COOKIE_SECRET] }), ENVELOPE_CASES[CARRIED]!);
     const read = await app.get('/read').set('Cookie', `koa.sid=${value}`).expect(200);
     expect(read.body).toMatchObject({ same: true, created: CREATED });
   });
 
-  // Format 1, as stores/cookie.ts lays it out: version 1, key id (4), IV (12), sealed expiry (8) and data, GCM tag (16).
-  it.each(cookies.filter((c) => c.version === 1))('lays out $name as format 1, sealing the envelope bytes', async ({ name }) => {
+  // Formats 1 and 2, as stores/cookie.ts lays them out: version, key id (4), IV (12), sealed expiry (8) and
+  // data, GCM tag (16). Format 2 differs in what GCM authenticates besides: the cookie name, never stored.
+  it.each(cookies.filter((c) => c.version <= 2))('lays out $name as formats 1 and 2 do, sealing the envelope bytes', async ({ name }) => {
     const value = await text(name);
     const carried = envelopes.find((e) => e.version === 1 && e.serializer === CARRIED)!;
     const envelope = await hex(carried.name);
     expect(Buffer.from(value, 'base64url')).toHaveLength(1 + 4 + 12 + 8 + envelope.length + 16);
-    const opened = new CookieStore({ keys: [COOKIE_SECRET] }).open(value, Date.now());
+    const opened = new CookieStore({ keys: [COOKIE_SECRET] }).open(value, Date.now(), COOKIE_NAME);
     expect(Buffer.from(opened!.data)).toEqual(envelope);
+  });
+
+  it.each(cookies.filter((c) => c.version >= 2))('opens $name under no cookie name but its own', async ({ name }) => {
+    const store = new CookieStore({ keys: [COOKIE_SECRET] });
+    for (const other of ['admin.sid', `${COOKIE_NAME}.sig`, COOKIE_NAME.toUpperCase()]) {
+      expect(store.open(await text(name), Date.now(), other)).toBeUndefined();
+    }
   });
 
   it('opens no fixture under another key, so the fixture really is sealed', async () => {
     const other = new CookieStore({ keys: ['another secret of at least thirty-two characters'] });
-    for (const { name } of cookies) expect(other.open(await text(name), Date.now())).toBeUndefined();
+    for (const { name } of cookies) expect(other.open(await text(name), Date.now(), COOKIE_NAME)).toBeUndefined();
   });
 });

@@ -2,9 +2,9 @@
 
 import { describe, expect, it } from '@jest/globals';
 import Koa, { type Context } from 'koa';
-import { getSession, session } from '../../src/index.js';
-import { CookieStore } from '../../stores/cookie.js';
-import { client as http, cookieValue, makeApp } from '../helpers/app.js';
+import { getSession, session } from '../../../src/index.js';
+import { CookieStore } from '../../../stores/cookie.js';
+import { client as http, cookieValue, makeApp } from '../../helpers/app.js';
 
 const SECRET = 'shared-secret-0123456789-0123456789-abcd';
 

@@ -4,10 +4,10 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'koa';
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { getSession } from '../../src/index.js';
-import { FileStore } from '../../stores/file.js';
-import { client as http, cookiePair, makeApp } from '../helpers/app.js';
-import { removeTempDirs, tempDir } from '../helpers/file-store.js';
+import { getSession } from '../../../src/index.js';
+import { FileStore } from '../../../stores/file.js';
+import { client as http, cookiePair, makeApp } from '../../helpers/app.js';
+import { removeTempDirs, tempDir } from '../../helpers/file-store.js';
 
 /** Where the header keeps the data length (uint32, little-endian): see stores/file/header.ts. */
 const LENGTH_OFFSET = 24;

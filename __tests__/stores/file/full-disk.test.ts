@@ -5,10 +5,10 @@ import { execFileSync } from 'node:child_process';
 import { open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from 'koa';
-import { getSession } from '../../src/index.js';
-import { FileStore } from '../../stores/file.js';
-import { client as http, cookiePair, makeApp } from '../helpers/app.js';
-import { removeTempDirs, tempDir } from '../helpers/file-store.js';
+import { getSession } from '../../../src/index.js';
+import { FileStore } from '../../../stores/file.js';
+import { client as http, cookiePair, makeApp } from '../../helpers/app.js';
+import { removeTempDirs, tempDir } from '../../helpers/file-store.js';
 
 /** A small tmpfs of our own, so "full" is exact and no other work on the machine notices. */
 const DISK_BYTES = 64 * 1024;
