@@ -26,6 +26,8 @@ export const JSON_CARRIES: Carries = {
   typedArrays: new Set(),
   nonFiniteInTypedArrays: false,
   references: false,
+  // JSON has no references: a shared object is written again at each place it appears.
+  expandsSharedReferences: true,
   // JSON.stringify escapes lone surrogates as \udXXX (well-formed JSON.stringify, ES2019), so they come back exact.
   loneSurrogates: true,
   // JSON.parse keeps "__proto__" as an own property, but code that later copies it with

@@ -45,6 +45,8 @@ export const MSGPACK_CARRIES: Carries = {
   // msgpackr's own test (pack.js: extensionClasses), evaluated in the same realm as msgpackr.
   typedArrayBase: (Object.getPrototypeOf(Uint8Array.prototype) as { constructor: abstract new () => unknown }).constructor,
   references: true,
+  // structuredClone writes a shared object once and refers back to it.
+  expandsSharedReferences: false,
   loneSurrogates: false,
   reservedKeys: new Set(['__proto__']),
 };

@@ -1,18 +1,38 @@
 /** The one strictness walker: refuses, before encoding, every value a serializer would not bring back equal. */
 
+import { types } from 'node:util';
 import { CYCLE_PROTOTYPES, ERROR_OWN_KEYS, ERROR_PROTOTYPES, isWellFormed, typedArrayName } from './builtins.js';
-import { compileCarries, isReserved, MAX_DEPTH, type Carries, type CompiledCarries } from './carries.js';
+import {
+  compileCarries,
+  isReserved,
+  MAX_BIGINT_DIGITS,
+  MAX_DEPTH,
+  MAX_SESSION_VALUES,
+  type Carries,
+  type CompiledCarries,
+} from './carries.js';
 import { hiddenKey, propertySegment, refuse, refuseInstance, toSerializationError, type Refusal } from './refusal.js';
 
 /**
- * Objects walked with a path stack alone before the walker also keeps a Set of every object. The
- * typical session (bench/serializers.ts) has 27; a Set per call cost 1.2 µs of its 5.9 µs walk.
+ * Objects walked with a path stack alone before the walker also keeps a Map of every object. The
+ * typical session (bench/serializers.ts) has 27, and a Map per call would be a large share of its walk.
  */
 const SHARED_WALK_LIMIT = 2000;
+
+/** The smallest bigint magnitude with more than {@link MAX_BIGINT_DIGITS} decimal digits. */
+const BIGINT_BOUND = 10n ** BigInt(MAX_BIGINT_DIGITS);
+
+const { getOwnPropertyDescriptor } = Object;
+const { isProxy } = types;
 
 /**
  * Throws {@link SerializationError} unless every value inside `value` is one `carries` brings
  * back equal (pass {@link compileCarries}' result on hot paths). Paths are built only when refusing.
+ *
+ * Read once: the encoder reads the value again after this check, so whatever could answer the
+ * two reads differently is refused: a Proxy (its traps run on every read) and an accessor
+ * property (a getter or setter, own, on an object, array or Error). The walker itself reads
+ * properties through their descriptors and never calls a getter.
  */
 export function assertCarries(value: unknown, carries: Carries, maxDepth: number = MAX_DEPTH): void {
   const refusal = new Walker(compileCarries(carries), maxDepth, true).visit(value, 1);
@@ -25,10 +45,17 @@ export class Walker {
   readonly #maxDepth: number;
   /** Objects on the current path: a cycle (refused, or not walked twice when references are carried). */
   readonly #ancestors: object[] = [];
-  /** Objects already checked, once a walk with carried references gets large: a shared one is then walked once. */
-  #seen: Set<object> | undefined;
+  /**
+   * Objects already checked, with the values each holds, once a walk with carried references gets
+   * large: a shared one is then walked once and its values added again from here.
+   */
+  #seen: Map<object, number> | undefined;
   /** Objects walked so far, counted until {@link SHARED_WALK_LIMIT}. */
   #walked = 0;
+  /** Values counted so far, a shared object's each time it appears (see {@link MAX_SESSION_VALUES}). */
+  #values = 1;
+  /** {@link MAX_SESSION_VALUES} when shared references expand in the bytes, else no limit. */
+  readonly #maxValues: number;
   /**
    * Encoding checks everything. Decoding ({@link assertDecoded}) skips what decoders cannot
    * produce: symbol and non-enumerable keys, arrays with named properties, lone surrogates.
@@ -45,6 +72,7 @@ export class Walker {
     this.#checkStrings = checkKeys && !carries.loneSurrogates;
     this.#skipPrimitives = !checkKeys && carries.nonFiniteNumbers && carries.bigint && carries.undefinedValue;
     this.#maxDepth = maxDepth;
+    this.#maxValues = carries.expandsSharedReferences ? MAX_SESSION_VALUES : Number.POSITIVE_INFINITY;
   }
 
   visit(value: unknown, depth: number): Refusal | undefined {
@@ -69,7 +97,10 @@ export class Walker {
               `is \`undefined\` outside an object property, which the ${this.#carries.serializer} serializer turns into null`,
             );
       case 'bigint':
-        return this.#carries.bigint ? undefined : refuse('bigint');
+        if (!this.#carries.bigint) return refuse('bigint');
+        return value < BIGINT_BOUND && value > -BIGINT_BOUND
+          ? undefined
+          : refuse('long bigint', `is a bigint of more than ${MAX_BIGINT_DIGITS} digits, the limit for session data`);
       case 'function':
         return refuse('function', 'is a function, which no serializer can store');
       case 'symbol':
@@ -83,6 +114,11 @@ export class Walker {
     if (depth > this.#maxDepth) {
       return refuse('too deep', `nests deeper than ${this.#maxDepth} levels, the limit for session data`);
     }
+    // Before any other look: Object.getPrototypeOf and every read of a Proxy run its traps.
+    // Decoders never make one, so only encoding asks.
+    if (this.#checkKeys && isProxy(value)) {
+      return refuse('Proxy', 'is a Proxy, whose traps could answer the serializer differently from this check');
+    }
     // A Date holds no values: no cycle can pass through it, so it skips the path bookkeeping.
     const proto = Object.getPrototypeOf(value) as object | null;
     if (proto === Date.prototype) return this.#checkDate(value as Date);
@@ -90,18 +126,31 @@ export class Walker {
     const at = ancestors.indexOf(value);
     if (at !== -1) return this.#checkCycle(at);
     // A shared object is walked again each time it appears; past SHARED_WALK_LIMIT objects (a
-    // DAG of shared references can make that exponential), switch to remembering every object.
+    // DAG of shared references can make that exponential), switch to remembering every object
+    // with the values it holds, so the count of values stays exact and the walk linear.
     const seen = this.#seen;
     if (seen !== undefined) {
-      if (seen.has(value)) return undefined;
-      seen.add(value);
+      const values = seen.get(value);
+      if (values !== undefined) return this.#count(values);
     } else if (this.#carries.references && ++this.#walked > SHARED_WALK_LIMIT) {
-      this.#seen = new Set(ancestors);
+      this.#seen = new Map();
     }
+    const before = this.#values;
     ancestors.push(value);
     const refusal = this.#visitKind(value, proto, depth);
     ancestors.pop();
+    if (refusal === undefined) this.#seen?.set(value, this.#values - before);
     return refusal;
+  }
+
+  /** Counts `values` more, refusing past the limit: every container adds its entries before walking them. */
+  #count(values: number): Refusal | undefined {
+    this.#values += values;
+    if (this.#values <= this.#maxValues) return undefined;
+    return refuse(
+      'too many values',
+      `takes the session data past ${this.#maxValues} values (a shared object counts each time it appears), the limit for the ${this.#carries.serializer} serializer`,
+    );
   }
 
   /** A back reference to `ancestors[at]`: carried only when every object on the loop is a plain container. */
@@ -146,10 +195,11 @@ export class Walker {
   }
 
   #visitProperties(value: object, depth: number): Refusal | undefined {
-    // for-in reads V8's enum cache without allocating: 0.3 µs over the typical session's 23 objects,
-    // against 1.5 µs for Object.keys and 6.8 µs for Reflect.ownKeys (bench/serializers.ts session).
+    // for-in reads V8's enum cache without allocating, where Object.keys and Reflect.ownKeys build
+    // an array per object (bench/serializers.ts measures the walk of its typical session).
+    const checkKeys = this.#checkKeys;
     let names: string[] | undefined;
-    if (this.#checkKeys) {
+    if (checkKeys) {
       const symbols = Object.getOwnPropertySymbols(value);
       if (symbols.length > 0) {
         const refusal = refuse('symbol key', 'is under a symbol key, which no serializer keeps');
@@ -173,30 +223,61 @@ export class Walker {
       } else if (checkSurrogates && !isWellFormed.call(key)) {
         refusal = refuse('lone surrogate', 'is under a key with a lone surrogate, which does not survive UTF-8');
       } else {
-        const child = (value as Record<string, unknown>)[key];
+        let child: unknown;
+        if (checkKeys) {
+          // Read once, through the descriptor: a getter is refused, never called. An inherited
+          // key has none; the count below then differs from the own names and hiddenKey names it.
+          const descriptor = getOwnPropertyDescriptor(value, key);
+          if (descriptor === undefined) continue;
+          if (descriptor.get !== undefined || descriptor.set !== undefined) {
+            refusal = refuseAccessor();
+          } else {
+            child = descriptor.value;
+          }
+        } else {
+          child = (value as Record<string, unknown>)[key];
+        }
         // Dropped (JSON, documented) or carried: either way the property reads back as undefined.
-        if (child === undefined || (this.#skipPrimitives && (typeof child !== 'object' || child === null))) continue;
-        refusal = this.visit(child, depth + 1);
+        if (refusal === undefined) {
+          if (child === undefined || (this.#skipPrimitives && isSkippable(child))) continue;
+          refusal = this.visit(child, depth + 1);
+        }
       }
       if (refusal !== undefined) {
         refusal.segments.push(propertySegment(key));
         return refusal;
       }
     }
-    return names === undefined || names.length === count ? undefined : hiddenKey(value, names);
+    if (names !== undefined && names.length !== count) return hiddenKey(value, names);
+    return this.#count(count);
   }
 
   #visitArray(value: unknown[], depth: number): Refusal | undefined {
     const length = value.length;
+    const counted = this.#count(length);
+    if (counted !== undefined) return counted;
+    const checkKeys = this.#checkKeys;
     for (let i = 0; i < length; i++) {
-      const child = value[i];
-      if (this.#skipPrimitives && typeof child !== 'object' && child !== undefined) continue;
+      let child: unknown;
       let refusal: Refusal | undefined;
-      if (child === undefined && !(i in value)) {
-        refusal = refuse('sparse array', 'is a hole in a sparse array, which comes back as `undefined` or `null`');
+      if (checkKeys) {
+        // Read once, as for object properties; a hole has no descriptor.
+        const descriptor = getOwnPropertyDescriptor(value, i);
+        if (descriptor === undefined) {
+          refusal = refuse('sparse array', 'is a hole in a sparse array, which comes back as `undefined` or `null`');
+        } else if (descriptor.get !== undefined || descriptor.set !== undefined) {
+          refusal = refuseAccessor();
+        } else {
+          child = descriptor.value;
+        }
       } else {
-        refusal = this.visit(child, depth + 1);
+        child = value[i];
+        if (this.#skipPrimitives && child !== undefined && isSkippable(child)) continue;
+        if (child === undefined && !(i in value)) {
+          refusal = refuse('sparse array', 'is a hole in a sparse array, which comes back as `undefined` or `null`');
+        }
       }
+      refusal ??= this.visit(child, depth + 1);
       if (refusal !== undefined) {
         refusal.segments.push(`[${i}]`);
         return refusal;
@@ -210,6 +291,8 @@ export class Walker {
   }
 
   #visitMap(value: Map<unknown, unknown>, depth: number): Refusal | undefined {
+    const counted = this.#count(2 * value.size);
+    if (counted !== undefined) return counted;
     let index = 0;
     for (const [key, child] of value) {
       let refusal = this.visit(key, depth + 1);
@@ -229,6 +312,8 @@ export class Walker {
   }
 
   #visitSet(value: Set<unknown>, depth: number): Refusal | undefined {
+    const counted = this.#count(value.size);
+    if (counted !== undefined) return counted;
     let index = 0;
     for (const member of value) {
       const refusal = this.visit(member, depth + 1);
@@ -263,19 +348,26 @@ export class Walker {
         `is ${name === 'Error' ? 'an' : 'a'} ${name}, which the ${this.#carries.serializer} serializer cannot bring back equal`,
       );
     }
+    for (const key of Reflect.ownKeys(value)) {
+      const descriptor = getOwnPropertyDescriptor(value, key);
+      // The stack is never compared (a decoded error has a new one), and engines may make it an accessor.
+      if (key !== 'stack' && (descriptor?.get !== undefined || descriptor?.set !== undefined)) {
+        const refusal = refuseAccessor();
+        refusal.segments.push(typeof key === 'string' ? propertySegment(key) : `[${String(key)}]`);
+        return refusal;
+      }
+      // superjson sets an own `name`; one equal to the class's reads the same.
+      if (!ERROR_OWN_KEYS.has(key) && !(key === 'name' && descriptor?.value === name)) {
+        return refuse(name, `is an Error with an extra property (${String(key)}), which is not kept`);
+      }
+    }
     // Decoders set `cause` even when there is none (new Error(m, { cause: undefined })): the same value.
     const hasCause = Object.hasOwn(value, 'cause') && value.cause !== undefined;
     if (carried === 'base' && hasCause) {
       return refuse(name, `is an Error with a cause, which the ${this.#carries.serializer} serializer does not keep`);
     }
-    for (const key of Reflect.ownKeys(value)) {
-      // superjson sets an own `name`; one equal to the class's reads the same.
-      if (!ERROR_OWN_KEYS.has(key) && !(key === 'name' && value.name === name)) {
-        return refuse(name, `is an Error with an extra property (${String(key)}), which is not kept`);
-      }
-    }
     if (!hasCause) return undefined;
-    const refusal = this.visit(value.cause, depth + 1);
+    const refusal = this.#count(1) ?? this.visit(value.cause, depth + 1);
     refusal?.segments.push('.cause');
     return refusal;
   }
@@ -296,4 +388,16 @@ export class Walker {
     refusal.family = 'typed array';
     return refusal;
   }
+}
+
+/** Decoding msgpack: a primitive other than a bigint needs no look (null included). */
+function isSkippable(child: unknown): boolean {
+  return typeof child !== 'object' ? typeof child !== 'bigint' : child === null;
+}
+
+function refuseAccessor(): Refusal {
+  return refuse(
+    'accessor property',
+    'is an accessor property (a getter or setter), which the serializer would call again after this check',
+  );
 }
