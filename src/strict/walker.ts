@@ -23,6 +23,8 @@ const SHARED_WALK_LIMIT = 2000;
 const BIGINT_BOUND = 10n ** BigInt(MAX_BIGINT_DIGITS);
 
 const { getOwnPropertyDescriptor } = Object;
+/** Annex B's `__lookupGetter__`: the getter for a key, own or inherited, without allocating a descriptor. */
+const lookupGetter = (Object.prototype as unknown as { __lookupGetter__: (this: object, key: PropertyKey) => unknown }).__lookupGetter__;
 const { isProxy } = types;
 
 /**
@@ -30,9 +32,10 @@ const { isProxy } = types;
  * back equal (pass {@link compileCarries}' result on hot paths). Paths are built only when refusing.
  *
  * Read once: the encoder reads the value again after this check, so whatever could answer the
- * two reads differently is refused: a Proxy (its traps run on every read) and an accessor
- * property (a getter or setter, own, on an object, array or Error). The walker itself reads
- * properties through their descriptors and never calls a getter.
+ * two reads differently is refused: a Proxy (its traps run on every read, and none is run here)
+ * and an accessor property (a getter or setter on an object or an Error, a getter on an array
+ * element). Object properties are read through their descriptors, so their getters never run;
+ * an array element is read, then refused if a getter answered.
  */
 export function assertCarries(value: unknown, carries: Carries, maxDepth: number = MAX_DEPTH): void {
   const refusal = new Walker(compileCarries(carries), maxDepth, true).visit(value, 1);
@@ -149,7 +152,7 @@ export class Walker {
     if (this.#values <= this.#maxValues) return undefined;
     return refuse(
       'too many values',
-      `takes the session data past ${this.#maxValues} values (a shared object counts each time it appears), the limit for the ${this.#carries.serializer} serializer`,
+      `brings the session data past ${this.#maxValues} values in all (a shared object counts each time it appears), the limit under the ${this.#carries.serializer} serializer`,
     );
   }
 
@@ -258,24 +261,15 @@ export class Walker {
     if (counted !== undefined) return counted;
     const checkKeys = this.#checkKeys;
     for (let i = 0; i < length; i++) {
-      let child: unknown;
+      const child = value[i];
+      if (this.#skipPrimitives && child !== undefined && isSkippable(child)) continue;
       let refusal: Refusal | undefined;
-      if (checkKeys) {
-        // Read once, as for object properties; a hole has no descriptor.
-        const descriptor = getOwnPropertyDescriptor(value, i);
-        if (descriptor === undefined) {
-          refusal = refuse('sparse array', 'is a hole in a sparse array, which comes back as `undefined` or `null`');
-        } else if (descriptor.get !== undefined || descriptor.set !== undefined) {
-          refusal = refuseAccessor();
-        } else {
-          child = descriptor.value;
-        }
-      } else {
-        child = value[i];
-        if (this.#skipPrimitives && child !== undefined && isSkippable(child)) continue;
-        if (child === undefined && !(i in value)) {
-          refusal = refuse('sparse array', 'is a hole in a sparse array, which comes back as `undefined` or `null`');
-        }
+      if (child === undefined && !(i in value)) {
+        refusal = refuse('sparse array', 'is a hole in a sparse array, which comes back as `undefined` or `null`');
+      } else if (checkKeys && lookupGetter.call(value, i) !== undefined) {
+        // Checked after the read (a getter ran once), but before anything is encoded; no
+        // descriptor is allocated per element. A setter alone reads undefined both times.
+        refusal = refuseAccessor();
       }
       refusal ??= this.visit(child, depth + 1);
       if (refusal !== undefined) {
