@@ -44,6 +44,12 @@ export type JsonSerializerOptions = StrictOptions;
  * {@link SerializationError} at commit for anything else. Decoding rejects bytes that are not
  * UTF-8 JSON, and JSON that serialize would refuse (a `__proto__` key, `1e999`, too deep).
  *
+ * Also refused at commit: a Proxy and an accessor property (getter or setter), which
+ * JSON.stringify would read again after the check, and data of more than `MAX_SESSION_VALUES`
+ * (100,000) values in all (properties, elements, the session object), a shared object counted
+ * each time it appears, as JSON writes it each time. A stored record past that limit decodes as
+ * a fresh session.
+ *
  * @example
  * ```ts
  * app.use(session({ serializer: jsonSerializer() }));

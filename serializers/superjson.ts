@@ -78,6 +78,18 @@ export const SUPERJSON_CARRIES: Carries = {
  * numbers, URL, cycles and shared references, and instances of classes registered on `instance`.
  * The bytes are superjson's `{ json, meta }` as UTF-8 JSON.
  *
+ * Limits, checked at commit (a {@link SerializationError} with the path) and on loading (a
+ * record past them decodes as a fresh session, before superjson's work on it can grow):
+ * - data of more than `MAX_SESSION_VALUES` (100,000) values in all, a shared object counted each
+ *   time it appears: `json` holds it in full at each place, so `referentialEqualities` in a record
+ *   of a kilobyte could otherwise expand to millions of values;
+ * - a bigint of more than `MAX_BIGINT_DIGITS` (1,000) decimal digits, and, in data holding a
+ *   bigint, a string of more than 1,000 digits: superjson writes bigints as such strings and
+ *   parses them with `BigInt()`, whose cost grows faster than their length.
+ *
+ * A Proxy and an accessor property (getter or setter) are refused too: superjson would read them
+ * again after the check.
+ *
  * @example
  * ```ts
  * const instance = new SuperJSON();
@@ -106,7 +118,7 @@ export function superjsonSerializer(options?: SuperjsonSerializerOptions): Seria
           type: 'long decimal string',
           serializer: 'superjson',
           suggestion: undefined,
-          reason: `is a string of more than ${MAX_BIGINT_DIGITS} digits in a session that holds a bigint, which superjson writes the same way; loading refuses such data`,
+          reason: `is a string of more than ${MAX_BIGINT_DIGITS} digits in data that holds a bigint: superjson writes bigints as digit strings, and loading refuses long ones before parsing them`,
         });
       }
       return encoder.encode(JSON.stringify(payload));

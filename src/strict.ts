@@ -10,6 +10,6 @@ export {
   resolveMaxDepth,
 } from './strict/carries.js';
 export type { Carries, StrictOptions, UndefinedPropertyPolicy } from './strict/carries.js';
-export { assertCarries } from './strict/walker.js';
+export { assertCarries } from './strict/encoded.js';
 export { assertDecoded } from './strict/decoded.js';
 export { declaresBigint, longDecimalPath } from './strict/decimals.js';

@@ -1,17 +1,34 @@
 /** The one strictness walker: refuses, before encoding, every value a serializer would not bring back equal. */
 
 import { types } from 'node:util';
-import { CYCLE_PROTOTYPES, ERROR_OWN_KEYS, ERROR_PROTOTYPES, isWellFormed, typedArrayName } from './builtins.js';
+import { ERROR_PROTOTYPES, isWellFormed, typedArrayName } from './builtins.js';
+import { isReserved, MAX_SESSION_VALUES, type CompiledCarries } from './carries.js';
 import {
-  compileCarries,
-  isReserved,
-  MAX_BIGINT_DIGITS,
-  MAX_DEPTH,
-  MAX_SESSION_VALUES,
-  type Carries,
-  type CompiledCarries,
-} from './carries.js';
-import { hiddenKey, propertySegment, refuse, refuseInstance, toSerializationError, type Refusal } from './refusal.js';
+  checkBigint,
+  checkCycle,
+  checkDate,
+  checkError,
+  checkRegExp,
+  checkTypedArray,
+  hasCause,
+  hasGetter,
+  isSkippable,
+  refuseAccessor,
+  refuseProxy,
+  refuseTooMany,
+} from './checks.js';
+import {
+  hiddenKey,
+  propertySegment,
+  refuse,
+  refuseInstance,
+  refuseLoneSurrogate,
+  refuseNonFinite,
+  refuseReservedKey,
+  refuseSymbolKey,
+  refuseUndefined,
+  type Refusal,
+} from './refusal.js';
 
 /**
  * Objects walked with a path stack alone before the walker also keeps a Map of every object. The
@@ -19,30 +36,13 @@ import { hiddenKey, propertySegment, refuse, refuseInstance, toSerializationErro
  */
 const SHARED_WALK_LIMIT = 2000;
 
-/** The smallest bigint magnitude with more than {@link MAX_BIGINT_DIGITS} decimal digits. */
-const BIGINT_BOUND = 10n ** BigInt(MAX_BIGINT_DIGITS);
-
 const { getOwnPropertyDescriptor } = Object;
-/** Annex B's `__lookupGetter__`: the getter for a key, own or inherited, without allocating a descriptor. */
-const lookupGetter = (Object.prototype as unknown as { __lookupGetter__: (this: object, key: PropertyKey) => unknown }).__lookupGetter__;
 const { isProxy } = types;
 
 /**
- * Throws {@link SerializationError} unless every value inside `value` is one `carries` brings
- * back equal (pass {@link compileCarries}' result on hot paths). Paths are built only when refusing.
- *
- * Read once: the encoder reads the value again after this check, so whatever could answer the
- * two reads differently is refused: a Proxy (its traps run on every read, and none is run here)
- * and an accessor property (a getter or setter on an object or an Error, a getter on an array
- * element). Object properties are read through their descriptors, so their getters never run;
- * an array element is read, then refused if a getter answered.
+ * Walks one value against one serializer's capabilities; made per call (it holds the path).
+ * {@link assertCarries} runs it before encoding, {@link assertDecoded} after decoding.
  */
-export function assertCarries(value: unknown, carries: Carries, maxDepth: number = MAX_DEPTH): void {
-  const refusal = new Walker(compileCarries(carries), maxDepth, true).visit(value, 1);
-  if (refusal !== undefined) throw toSerializationError(refusal, carries.serializer);
-}
-
-/** Walks one value against one serializer's capabilities; made per call (it holds the path). */
 export class Walker {
   readonly #carries: CompiledCarries;
   readonly #maxDepth: number;
@@ -81,29 +81,15 @@ export class Walker {
   visit(value: unknown, depth: number): Refusal | undefined {
     switch (typeof value) {
       case 'string':
-        return !this.#checkStrings || isWellFormed.call(value)
-          ? undefined
-          : refuse('lone surrogate', 'is a string with a lone surrogate, which does not survive UTF-8');
+        return !this.#checkStrings || isWellFormed.call(value) ? undefined : refuseLoneSurrogate('a string');
       case 'number':
-        if (Number.isFinite(value) || this.#carries.nonFiniteNumbers) return undefined;
-        return refuse(
-          Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity',
-          `is ${value}, which the ${this.#carries.serializer} serializer turns into null`,
-        );
+        return Number.isFinite(value) || this.#carries.nonFiniteNumbers ? undefined : refuseNonFinite(value, this.#carries.serializer);
       case 'boolean':
         return undefined;
       case 'undefined':
-        return this.#carries.undefinedValue
-          ? undefined
-          : refuse(
-              'undefined',
-              `is \`undefined\` outside an object property, which the ${this.#carries.serializer} serializer turns into null`,
-            );
+        return this.#carries.undefinedValue ? undefined : refuseUndefined(this.#carries.serializer);
       case 'bigint':
-        if (!this.#carries.bigint) return refuse('bigint');
-        return value < BIGINT_BOUND && value > -BIGINT_BOUND
-          ? undefined
-          : refuse('long bigint', `is a bigint of more than ${MAX_BIGINT_DIGITS} digits, the limit for session data`);
+        return this.#carries.bigint ? checkBigint(value) : refuse('bigint');
       case 'function':
         return refuse('function', 'is a function, which no serializer can store');
       case 'symbol':
@@ -119,15 +105,13 @@ export class Walker {
     }
     // Before any other look: Object.getPrototypeOf and every read of a Proxy run its traps.
     // Decoders never make one, so only encoding asks.
-    if (this.#checkKeys && isProxy(value)) {
-      return refuse('Proxy', 'is a Proxy, whose traps could answer the serializer differently from this check');
-    }
+    if (this.#checkKeys && isProxy(value)) return refuseProxy();
     // A Date holds no values: no cycle can pass through it, so it skips the path bookkeeping.
     const proto = Object.getPrototypeOf(value) as object | null;
-    if (proto === Date.prototype) return this.#checkDate(value as Date);
+    if (proto === Date.prototype) return checkDate(value as Date, this.#carries);
     const ancestors = this.#ancestors;
     const at = ancestors.indexOf(value);
-    if (at !== -1) return this.#checkCycle(at);
+    if (at !== -1) return checkCycle(ancestors, at, this.#carries);
     // A shared object is walked again each time it appears; past SHARED_WALK_LIMIT objects (a
     // DAG of shared references can make that exponential), switch to remembering every object
     // with the values it holds, so the count of values stays exact and the walk linear.
@@ -149,33 +133,7 @@ export class Walker {
   /** Counts `values` more, refusing past the limit: every container adds its entries before walking them. */
   #count(values: number): Refusal | undefined {
     this.#values += values;
-    if (this.#values <= this.#maxValues) return undefined;
-    return refuse(
-      'too many values',
-      `brings the session data past ${this.#maxValues} values in all (a shared object counts each time it appears), the limit under the ${this.#carries.serializer} serializer`,
-    );
-  }
-
-  /** A back reference to `ancestors[at]`: carried only when every object on the loop is a plain container. */
-  #checkCycle(at: number): Refusal | undefined {
-    const serializer = this.#carries.serializer;
-    if (!this.#carries.references) {
-      return refuse('cycle', `refers back to one of its own containers (a cycle), which the ${serializer} serializer cannot store`);
-    }
-    const ancestors = this.#ancestors;
-    for (let i = at; i < ancestors.length; i++) {
-      // msgpackr rebuilds a cycle's target from a placeholder {}, [], Map or Set, and superjson copies
-      // class instances before walking them: a cycle through anything else comes back broken (measured).
-      const proto = Object.getPrototypeOf(ancestors[i]) as object | null;
-      if (!CYCLE_PROTOTYPES.has(proto)) {
-        const kind = proto === null ? 'object' : ((proto as { constructor?: { name?: string } }).constructor?.name ?? 'object');
-        return refuse(
-          'cycle',
-          `closes a cycle through ${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind}, which the ${serializer} serializer does not bring back intact; cycles may only pass through plain objects, arrays, Maps and Sets`,
-        );
-      }
-    }
-    return undefined;
+    return this.#values <= this.#maxValues ? undefined : refuseTooMany(this.#maxValues, this.#carries.serializer);
   }
 
   #visitKind(value: object, proto: object | null, depth: number): Refusal | undefined {
@@ -184,13 +142,13 @@ export class Walker {
     if (proto === Array.prototype) return this.#visitArray(value as unknown[], depth);
     if (proto === Map.prototype) return carries.map ? this.#visitMap(value as Map<unknown, unknown>, depth) : refuse('Map');
     if (proto === Set.prototype) return carries.set ? this.#visitSet(value as Set<unknown>, depth) : refuse('Set');
-    if (proto === RegExp.prototype) return carries.regexp ? this.#checkRegExp(value as RegExp) : refuse('RegExp');
+    if (proto === RegExp.prototype) return carries.regexp ? checkRegExp(value as RegExp) : refuse('RegExp');
     if (ERROR_PROTOTYPES.has(proto)) return this.#visitError(value as Error, proto, depth);
     if (proto === ArrayBuffer.prototype || proto === DataView.prototype) {
       return carries.binary ? undefined : refuse(proto === ArrayBuffer.prototype ? 'ArrayBuffer' : 'DataView');
     }
     const typedArray = typedArrayName(value, proto);
-    if (typedArray !== undefined) return this.#checkTypedArray(value, typedArray);
+    if (typedArray !== undefined) return checkTypedArray(value, typedArray, carries);
     const registered = carries.instance?.(value);
     if (registered === 'opaque') return undefined;
     if (registered === 'walk') return this.#visitProperties(value, depth);
@@ -204,11 +162,7 @@ export class Walker {
     let names: string[] | undefined;
     if (checkKeys) {
       const symbols = Object.getOwnPropertySymbols(value);
-      if (symbols.length > 0) {
-        const refusal = refuse('symbol key', 'is under a symbol key, which no serializer keeps');
-        refusal.segments.push(`[${String(symbols[0])}]`);
-        return refusal;
-      }
+      if (symbols.length > 0) return refuseSymbolKey(symbols[0] as symbol);
       names = Object.getOwnPropertyNames(value);
     }
     // Reserved names are checked on decoding too: JSON.parse keeps "__proto__" as an own key.
@@ -219,12 +173,9 @@ export class Walker {
       count++;
       let refusal: Refusal | undefined;
       if (isReserved(reserved, key)) {
-        refusal = refuse(
-          `${key} key`,
-          `is under a \`${key}\` key, which the ${this.#carries.serializer} serializer refuses (the library mangles it, and it is a prototype-pollution risk)`,
-        );
+        refusal = refuseReservedKey(key, this.#carries.serializer);
       } else if (checkSurrogates && !isWellFormed.call(key)) {
-        refusal = refuse('lone surrogate', 'is under a key with a lone surrogate, which does not survive UTF-8');
+        refusal = refuseLoneSurrogate('a key');
       } else {
         let child: unknown;
         if (checkKeys) {
@@ -266,7 +217,7 @@ export class Walker {
       let refusal: Refusal | undefined;
       if (child === undefined && !(i in value)) {
         refusal = refuse('sparse array', 'is a hole in a sparse array, which comes back as `undefined` or `null`');
-      } else if (checkKeys && lookupGetter.call(value, i) !== undefined) {
+      } else if (checkKeys && hasGetter(value, i)) {
         // Checked after the read (a getter ran once), but before anything is encoded; no
         // descriptor is allocated per element. A setter alone reads undefined both times.
         refusal = refuseAccessor();
@@ -320,78 +271,11 @@ export class Walker {
     return undefined;
   }
 
-  #checkDate(value: Date): Refusal | undefined {
-    const carries = this.#carries;
-    if (!carries.date) return refuse('Date', `is a Date, which the ${carries.serializer} serializer turns into a string`);
-    return carries.invalidDate || !Number.isNaN(value.getTime())
-      ? undefined
-      : refuse('Invalid Date', `is an invalid Date, which the ${carries.serializer} serializer cannot store`);
-  }
-
-  #checkRegExp(value: RegExp): Refusal | undefined {
-    // lastIndex is state, not value: no library keeps it.
-    return value.lastIndex === 0 ? undefined : refuse('RegExp', 'is a RegExp with a non-zero lastIndex, which is not kept');
-  }
-
   #visitError(value: Error, proto: object, depth: number): Refusal | undefined {
-    const carried = this.#carries.error;
-    const name = (proto as { name: string }).name;
-    if (carried === false || (carried === 'base' && proto !== Error.prototype)) {
-      return refuse(
-        name,
-        `is ${name === 'Error' ? 'an' : 'a'} ${name}, which the ${this.#carries.serializer} serializer cannot bring back equal`,
-      );
-    }
-    for (const key of Reflect.ownKeys(value)) {
-      const descriptor = getOwnPropertyDescriptor(value, key);
-      // The stack is never compared (a decoded error has a new one), and engines may make it an accessor.
-      if (key !== 'stack' && (descriptor?.get !== undefined || descriptor?.set !== undefined)) {
-        const refusal = refuseAccessor();
-        refusal.segments.push(typeof key === 'string' ? propertySegment(key) : `[${String(key)}]`);
-        return refusal;
-      }
-      // superjson sets an own `name`; one equal to the class's reads the same.
-      if (!ERROR_OWN_KEYS.has(key) && !(key === 'name' && descriptor?.value === name)) {
-        return refuse(name, `is an Error with an extra property (${String(key)}), which is not kept`);
-      }
-    }
-    // Decoders set `cause` even when there is none (new Error(m, { cause: undefined })): the same value.
-    const hasCause = Object.hasOwn(value, 'cause') && value.cause !== undefined;
-    if (carried === 'base' && hasCause) {
-      return refuse(name, `is an Error with a cause, which the ${this.#carries.serializer} serializer does not keep`);
-    }
-    if (!hasCause) return undefined;
+    const checked = checkError(value, proto, this.#carries);
+    if (checked !== undefined || !hasCause(value)) return checked;
     const refusal = this.#count(1) ?? this.visit(value.cause, depth + 1);
     refusal?.segments.push('.cause');
     return refusal;
   }
-
-  #checkTypedArray(value: object, name: string): Refusal | undefined {
-    const { serializer, typedArrayBase: base } = this.#carries;
-    let why: string | undefined;
-    if (base !== undefined && !(value instanceof base)) {
-      why = `is a ${name} from another realm (a vm context or worker), which the ${serializer} serializer would not recognise`;
-    } else if (!this.#carries.typedArrays.has(name)) {
-      why = `is a ${name}, which the ${serializer} serializer cannot bring back equal`;
-    } else if (!this.#carries.nonFiniteInTypedArrays && (name === 'Float32Array' || name === 'Float64Array')) {
-      const element = (value as Float64Array).find((n) => !Number.isFinite(n));
-      if (element !== undefined) why = `is a ${name} holding ${element}, which the ${serializer} serializer turns into 0`;
-    }
-    if (why === undefined) return undefined;
-    const refusal = refuse(name, why);
-    refusal.family = 'typed array';
-    return refusal;
-  }
-}
-
-/** Decoding msgpack: a primitive other than a bigint needs no look (null included). */
-function isSkippable(child: unknown): boolean {
-  return typeof child !== 'object' ? typeof child !== 'bigint' : child === null;
-}
-
-function refuseAccessor(): Refusal {
-  return refuse(
-    'accessor property',
-    'is an accessor property (a getter or setter), which the serializer would call again after this check',
-  );
 }
