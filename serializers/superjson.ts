@@ -157,6 +157,7 @@ function isPayload(value: unknown): value is { json?: unknown; meta?: unknown } 
  * resolution, which a crafted record could make differ from superjson's.
  */
 function longDecimalPathIfBigint(payload: { json?: unknown; meta?: unknown }): string | undefined {
+  // An object or absent (isPayload, or superjson's own output); only `values` is read, as unknown.
   const meta = payload.meta as { values?: unknown } | undefined;
   return meta?.values !== undefined && declaresBigint(meta.values) ? longDecimalPath(payload.json) : undefined;
 }

@@ -17,6 +17,7 @@ export function declaresBigint(annotations: unknown): boolean {
     const node = stack.pop();
     if (node === 'bigint') return true;
     if (typeof node === 'object' && node !== null) {
+      // Parsed JSON: own keys hold plain data.
       for (const key in node) if (Object.hasOwn(node, key)) stack.push((node as Record<string, unknown>)[key]);
     }
   }
@@ -60,6 +61,7 @@ function findLongDecimal(json: unknown): string[] | undefined {
   }
   for (const key in json) {
     if (!Object.hasOwn(json, key)) continue;
+    // Parsed JSON: own keys hold plain data.
     const found = findLongDecimal((json as Record<string, unknown>)[key]);
     if (found !== undefined) {
       found.push(propertySegment(key));

@@ -162,6 +162,7 @@ export class Walker {
     let names: string[] | undefined;
     if (checkKeys) {
       const symbols = Object.getOwnPropertySymbols(value);
+      // symbols[0] exists: the length was just checked.
       if (symbols.length > 0) return refuseSymbolKey(symbols[0] as symbol);
       names = Object.getOwnPropertyNames(value);
     }
