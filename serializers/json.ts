@@ -26,6 +26,8 @@ export const JSON_CARRIES: Carries = {
   typedArrays: new Set(),
   nonFiniteInTypedArrays: false,
   references: false,
+  // JSON has no references: a shared object is written again at each place it appears.
+  expandsSharedReferences: true,
   // JSON.stringify escapes lone surrogates as \udXXX (well-formed JSON.stringify, ES2019), so they come back exact.
   loneSurrogates: true,
   // JSON.parse keeps "__proto__" as an own property, but code that later copies it with
@@ -41,6 +43,12 @@ export type JsonSerializerOptions = StrictOptions;
  * arrays without holes and plain or null-prototype objects, nested at most `maxDepth` (100) levels; throws
  * {@link SerializationError} at commit for anything else. Decoding rejects bytes that are not
  * UTF-8 JSON, and JSON that serialize would refuse (a `__proto__` key, `1e999`, too deep).
+ *
+ * Also refused at commit: a Proxy and an accessor property (getter or setter), which
+ * JSON.stringify would read again after the check, and data of more than `MAX_SESSION_VALUES`
+ * (100,000) values in all (properties, elements, the session object), a shared object counted
+ * each time it appears, as JSON writes it each time. A stored record past that limit decodes as
+ * a fresh session.
  *
  * @example
  * ```ts

@@ -1,8 +1,19 @@
 /** superjson: JSON text that also keeps Dates, Maps, Sets, BigInts, undefined, cycles and registered classes. */
 
 import { SuperJSON } from 'superjson';
-import { assertCarries, assertDecoded, compileCarries, resolveMaxDepth, type Carries, type StrictOptions } from '../src/strict.js';
+import { SerializationError } from '../src/errors.js';
 import { wrongType } from '../src/option-checks.js';
+import {
+  assertCarries,
+  assertDecoded,
+  compileCarries,
+  declaresBigint,
+  longDecimalPath,
+  MAX_BIGINT_DIGITS,
+  resolveMaxDepth,
+  type Carries,
+  type StrictOptions,
+} from '../src/strict.js';
 import type { Serializer } from '../src/serializer.js';
 
 /** Options for {@link superjsonSerializer}. */
@@ -54,6 +65,8 @@ export const SUPERJSON_CARRIES: Carries = {
   typedArrays: TYPED_ARRAYS,
   nonFiniteInTypedArrays: false,
   references: true,
+  // superjson's `json` holds a shared object in full at each place (`dedupe: false`, the default).
+  expandsSharedReferences: true,
   // The JSON text escapes lone surrogates (\ud800), so they come back exact.
   loneSurrogates: true,
   reservedKeys: RESERVED_KEYS,
@@ -64,6 +77,18 @@ export const SUPERJSON_CARRIES: Carries = {
  * infinities and `-0`, bigint, Date, Map, Set, RegExp, `Error` (message only), typed arrays of
  * numbers, URL, cycles and shared references, and instances of classes registered on `instance`.
  * The bytes are superjson's `{ json, meta }` as UTF-8 JSON.
+ *
+ * Limits, checked at commit (a {@link SerializationError} with the path) and on loading (a
+ * record past them decodes as a fresh session, before superjson's work on it can grow):
+ * - data of more than `MAX_SESSION_VALUES` (100,000) values in all, a shared object counted each
+ *   time it appears: `json` holds it in full at each place, so `referentialEqualities` in a record
+ *   of a kilobyte could otherwise expand to millions of values;
+ * - a bigint of more than `MAX_BIGINT_DIGITS` (1,000) decimal digits, and, in data holding a
+ *   bigint, a string of more than 1,000 digits: superjson writes bigints as such strings and
+ *   parses them with `BigInt()`, whose cost grows faster than their length.
+ *
+ * A Proxy and an accessor property (getter or setter) are refused too: superjson would read them
+ * again after the check.
  *
  * @example
  * ```ts
@@ -84,11 +109,29 @@ export function superjsonSerializer(options?: SuperjsonSerializerOptions): Seria
     serialize(value: unknown): Uint8Array {
       assertCarries(value, carries, maxDepth);
       // assertCarries has checked every value against what superjson carries.
-      return encoder.encode(JSON.stringify(instance.serialize(value as Parameters<SuperJSON['serialize']>[0])));
+      const payload = instance.serialize(value as Parameters<SuperJSON['serialize']>[0]);
+      // The rule deserialize applies, on the same shape, so nothing is stored that could not load.
+      const path = longDecimalPathIfBigint(payload);
+      if (path !== undefined) {
+        throw new SerializationError({
+          path,
+          type: 'long decimal string',
+          serializer: 'superjson',
+          suggestion: undefined,
+          reason: `is a string of more than ${MAX_BIGINT_DIGITS} digits in data that holds a bigint: superjson writes bigints as digit strings, and loading refuses long ones before parsing them`,
+        });
+      }
+      return encoder.encode(JSON.stringify(payload));
     },
     deserialize(bytes: Uint8Array): unknown {
       const payload: unknown = JSON.parse(decoder.decode(bytes));
       if (!isPayload(payload)) throw new SyntaxError('koa-session-kit: not superjson session data (expected { json, meta? })');
+      // Before superjson's BigInt() reads any string: that parse costs more than linear time in the digits.
+      if (longDecimalPathIfBigint(payload) !== undefined) {
+        throw new RangeError(
+          `koa-session-kit: stored superjson data declares a bigint and holds a string of more than ${MAX_BIGINT_DIGITS} digits`,
+        );
+      }
       // superjson refuses __proto__, constructor and prototype in the paths of `meta` (accessDeep.js).
       const value = instance.deserialize(payload as Parameters<SuperJSON['deserialize']>[0]);
       // Inside `json` it keeps constructor and prototype keys as data, and `"Date": "x"` makes an
@@ -105,6 +148,18 @@ function isPayload(value: unknown): value is { json?: unknown; meta?: unknown } 
   for (const key of Object.keys(value)) if (key !== 'json' && key !== 'meta') return false;
   const { meta } = value as { meta?: unknown };
   return meta === undefined || (typeof meta === 'object' && meta !== null && !Array.isArray(meta));
+}
+
+/**
+ * Where `json` holds a string BigInt() would read as more than {@link MAX_BIGINT_DIGITS} digits,
+ * when `meta` declares a bigint at all. Every string a bigint annotation can reach is in `json`
+ * (superjson's Maps, Sets and classes are built from it), so checking them all needs no path
+ * resolution, which a crafted record could make differ from superjson's.
+ */
+function longDecimalPathIfBigint(payload: { json?: unknown; meta?: unknown }): string | undefined {
+  // An object or absent (isPayload, or superjson's own output); only `values` is read, as unknown.
+  const meta = payload.meta as { values?: unknown } | undefined;
+  return meta?.values !== undefined && declaresBigint(meta.values) ? longDecimalPath(payload.json) : undefined;
 }
 
 /** A class registered on the instance is walked like an object; a custom transformer's value is its business. */

@@ -1,6 +1,15 @@
 /** Strictness shared by every serializer: each declares what it carries, one walker refuses the rest. */
 
-export { MAX_DEPTH, MAX_DEPTH_LIMIT, compileCarries, CompiledCarries, resolveMaxDepth } from './strict/carries.js';
+export {
+  MAX_BIGINT_DIGITS,
+  MAX_DEPTH,
+  MAX_DEPTH_LIMIT,
+  MAX_SESSION_VALUES,
+  compileCarries,
+  CompiledCarries,
+  resolveMaxDepth,
+} from './strict/carries.js';
 export type { Carries, StrictOptions, UndefinedPropertyPolicy } from './strict/carries.js';
-export { assertCarries } from './strict/walker.js';
+export { assertCarries } from './strict/encoded.js';
 export { assertDecoded } from './strict/decoded.js';
+export { declaresBigint, longDecimalPath } from './strict/decimals.js';

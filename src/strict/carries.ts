@@ -12,6 +12,27 @@ export const MAX_DEPTH = 100;
 /** The largest `maxDepth` a serializer accepts: the walker and the libraries stay far from the stack limit. */
 export const MAX_DEPTH_LIMIT = 1000;
 
+/**
+ * How many values session data may hold under a serializer that writes a shared object in full
+ * at each place it appears (JSON, superjson): every property, array element, Map key and value
+ * and Set member counts, a shared object each time it appears. Such a serializer's bytes and
+ * encoding time follow that count, not the number of distinct objects, so a small DAG (a few
+ * objects each referring twice to the next) would encode to an exponential text; a stored
+ * superjson record can build one from its `referentialEqualities`. Refused at commit with a
+ * {@link SerializationError}; a stored record past it decodes as a fresh session. Counting stops
+ * at the limit, so the check costs time linear in the data (shared objects are counted once
+ * walked, from a memo). A typical session holds a few hundred values.
+ */
+export const MAX_SESSION_VALUES = 100_000;
+
+/**
+ * The most decimal digits a bigint in session data may have (so `|n| < 10 ** 1000`; a 2048-bit
+ * number has 617). Converting a bigint to and from decimal text costs more than linear time in
+ * its length, and superjson does both; refused at commit with a {@link SerializationError}, and a
+ * stored record holding a longer one decodes as a fresh session, rejected before it is parsed.
+ */
+export const MAX_BIGINT_DIGITS = 1000;
+
 /** Options every serializer factory takes. */
 export interface StrictOptions {
   /**
@@ -77,6 +98,12 @@ export interface Carries {
   readonly typedArrayBase?: (abstract new (...args: never[]) => unknown) | undefined;
   /** Cycles and shared references come back with their identity. */
   readonly references: boolean;
+  /**
+   * A shared object is written in full at each place it appears (JSON; superjson, whose
+   * `referentialEqualities` restore the identity but whose `json` holds every copy), so the data
+   * is limited to {@link MAX_SESSION_VALUES} values, shared ones counted each time.
+   */
+  readonly expandsSharedReferences: boolean;
   /** Strings that are not well-formed UTF-16 (lone surrogates). */
   readonly loneSurrogates: boolean;
   /** Property names refused outright, because the library mangles them or because they are a pollution risk. */
@@ -91,9 +118,8 @@ export interface Carries {
 
 /**
  * A {@link Carries} with every field present, in one fixed shape. The walker reads these fields
- * in its hot loop; with the serializers' own objects (each a different shape) those reads went
- * polymorphic and the walk of the typical session took twice as long (measured with all three
- * serializers in one process, as bench/serializers.ts runs them).
+ * in its hot loop; with the serializers' own objects (each a different shape) those reads go
+ * polymorphic once all three serializers run in one process (bench/serializers.ts measures it).
  */
 export class CompiledCarries implements Carries {
   readonly serializer: string;
@@ -112,6 +138,7 @@ export class CompiledCarries implements Carries {
   readonly nonFiniteInTypedArrays: boolean;
   readonly typedArrayBase: Carries['typedArrayBase'];
   readonly references: boolean;
+  readonly expandsSharedReferences: boolean;
   readonly loneSurrogates: boolean;
   readonly reservedKeys: ReadonlySet<string>;
   /** The same keys as an array: one to three `===` per key cost less than a Set lookup. */
@@ -135,6 +162,7 @@ export class CompiledCarries implements Carries {
     this.nonFiniteInTypedArrays = carries.nonFiniteInTypedArrays;
     this.typedArrayBase = carries.typedArrayBase;
     this.references = carries.references;
+    this.expandsSharedReferences = carries.expandsSharedReferences;
     this.loneSurrogates = carries.loneSurrogates;
     this.reservedKeys = carries.reservedKeys;
     this.reservedKeyList = [...carries.reservedKeys];

@@ -97,6 +97,33 @@ export function refuseInstance(proto: object, serializer: string): Refusal {
   return refusal;
 }
 
+export function refuseLoneSurrogate(where: 'a string' | 'a key'): Refusal {
+  const what = where === 'a string' ? 'is a string with' : 'is under a key with';
+  return refuse('lone surrogate', `${what} a lone surrogate, which does not survive UTF-8`);
+}
+
+export function refuseNonFinite(value: number, serializer: string): Refusal {
+  const type = Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+  return refuse(type, `is ${value}, which the ${serializer} serializer turns into null`);
+}
+
+export function refuseUndefined(serializer: string): Refusal {
+  return refuse('undefined', `is \`undefined\` outside an object property, which the ${serializer} serializer turns into null`);
+}
+
+export function refuseSymbolKey(key: symbol): Refusal {
+  const refusal = refuse('symbol key', 'is under a symbol key, which no serializer keeps');
+  refusal.segments.push(`[${String(key)}]`);
+  return refusal;
+}
+
+export function refuseReservedKey(key: string, serializer: string): Refusal {
+  return refuse(
+    `${key} key`,
+    `is under a \`${key}\` key, which the ${serializer} serializer refuses (the library mangles it, and it is a prototype-pollution risk)`,
+  );
+}
+
 /** The error for a refusal, with the path built now (the walk itself never builds one). */
 export function toSerializationError(refusal: Refusal, serializer: string): SerializationError {
   return new SerializationError({
