@@ -89,56 +89,60 @@ export function assignView(host: ViewHost, value: unknown): void {
   for (const key of Object.keys(value)) session.set(key, value[key]);
 }
 
-/** The view of one request's session. */
-export function createView(host: ViewHost): SessionView {
+/**
+ * The view of `session`, one of the request's sessions. `regenerate` and `reload` put a new
+ * Session, with a new view, in its place; this view keeps showing the one it was made for, as
+ * express-session's old `req.session` does, so passport's `keepSessionInfo` can copy from it.
+ */
+export function createView(host: ViewHost, session: Session): SessionView {
   const methods: SessionViewMethods & Record<string, unknown> = {
     regenerate: (callback) => settle(() => host.regenerate(), callback),
-    save: (callback) => settle(() => host.current().changed(), callback),
-    destroy: (callback) => settle(() => host.current().invalidate(), callback),
+    save: (callback) => settle(() => session.changed(), callback),
+    destroy: (callback) => settle(() => session.invalidate(), callback),
     reload: (callback) => settle(() => host.reload(), callback),
     get isNew() {
-      return host.current().isNew;
+      return session.isNew;
     },
     get maxAge() {
-      return host.current().maxAge;
+      return session.maxAge;
     },
     set maxAge(value: number) {
-      host.current().maxAge = value;
+      session.maxAge = value;
     },
     get length() {
-      return host.current().size;
+      return session.size;
     },
     get populated() {
-      return host.current().size > 0;
+      return session.size > 0;
     },
-    toJSON: () => host.current().toJSON(),
+    toJSON: () => session.toJSON(),
   };
   const handler: ProxyHandler<Record<string, unknown>> = {
     get(_target, key) {
       if (typeof key !== 'string') return undefined;
       if (RESERVED_VIEW_KEYS.has(key)) return key === 'then' ? undefined : methods[key];
-      return host.current().get(key);
+      return session.get(key);
     },
     set(_target, key, value) {
       if (typeof key !== 'string') throw new TypeError('koa-session-kit: session keys must be strings (received symbol)');
       if (key === 'maxAge') methods.maxAge = value as number;
       else if (RESERVED_VIEW_KEYS.has(key)) throw reserved(key);
-      else host.current().set(key, value);
+      else session.set(key, value);
       return true;
     },
     deleteProperty(_target, key) {
-      if (typeof key === 'string') host.current().delete(key);
+      if (typeof key === 'string') session.delete(key);
       return true;
     },
     has(_target, key) {
-      return typeof key === 'string' && (RESERVED_VIEW_KEYS.has(key) ? key !== 'then' : host.current().has(key));
+      return typeof key === 'string' && (RESERVED_VIEW_KEYS.has(key) ? key !== 'then' : session.has(key));
     },
     ownKeys() {
-      return [...host.current().keys()];
+      return [...session.keys()];
     },
     getOwnPropertyDescriptor(_target, key) {
-      if (typeof key !== 'string' || RESERVED_VIEW_KEYS.has(key) || !host.current().has(key)) return undefined;
-      return { value: host.current().get(key), writable: true, enumerable: true, configurable: true };
+      if (typeof key !== 'string' || RESERVED_VIEW_KEYS.has(key) || !session.has(key)) return undefined;
+      return { value: session.get(key), writable: true, enumerable: true, configurable: true };
     },
     defineProperty(_target, key, descriptor) {
       if (!('value' in descriptor)) throw new TypeError('koa-session-kit: session values must be data, not accessors');

@@ -64,6 +64,17 @@ function passportApp(store: SessionStore, users = userTable(), beforeRoutes?: Ko
     ctx.body = { visits: session.visits, user: (ctx.state.user as User | undefined) ?? null };
   });
   router.post('/login', passport.authenticate('local', { successRedirect: '/me', failureRedirect: '/' }));
+  // passport's own way back to the page that asked for a login: `returnTo`, kept across the
+  // login's regenerate by `keepSessionInfo`.
+  router.get('/account', (ctx) => {
+    if (ctx.isAuthenticated()) return void (ctx.body = 'your account');
+    ctx.session!.returnTo = '/account';
+    ctx.redirect('/');
+  });
+  router.post(
+    '/login-keeping-session',
+    passport.authenticate('local', { successReturnToOrRedirect: '/me', failureRedirect: '/', keepSessionInfo: true }),
+  );
   router.get('/me', (ctx) => {
     if (!ctx.isAuthenticated()) ctx.throw(401, 'log in first');
     ctx.body = { user: ctx.state.user as User, session: ctx.session!.toJSON() };
@@ -195,6 +206,24 @@ describe.each(cases.filter((c) => reachable(c.label)))('koa-passport login and l
       // logout must be final).
       await app.get('/me').set('Cookie', after).expect(200);
     }
+  });
+});
+
+describe('koa-passport login with keepSessionInfo', () => {
+  it('carries the anonymous data and returnTo over to the new id, and sends the user back where they were going', async () => {
+    const store = new MemoryStore();
+    stores.push(store);
+    const app = http(passportApp(store));
+    const before = cookiePair(await app.get('/').expect(200, { visits: 1, user: null }));
+    await app.get('/account').set('Cookie', before).expect(302);
+    const login = await app.post('/login-keeping-session').set('Cookie', before).type('form').send(form).expect(302);
+    expect(login.headers.location).toBe('/account');
+    const after = cookiePair(login);
+    expect(after).not.toBe(before);
+    expect(await store.get(recordId(before))).toBeUndefined();
+    // passport deletes returnTo once it has redirected there; the rest came over from before login.
+    expect((await app.get('/me').set('Cookie', after).expect(200)).body.session).toEqual({ visits: 1, passport: { user: 'ada' } });
+    await app.get('/account').set('Cookie', after).expect(200, 'your account');
   });
 });
 
