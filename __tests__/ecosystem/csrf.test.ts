@@ -11,7 +11,7 @@ import { client as http, cookiePair } from '../helpers/app.js';
 /** A form protected by koa-csrf, as its README sets it up; `ctxSession` decides whether koa-csrf sees a session. */
 function csrfApp(ctxSession: boolean): Koa {
   const app = new Koa();
-  app.keys = ['csrf-test-key-2026'];
+  app.keys = ['csrf-test-key-2026-32-characters-at-least'];
   app.silent = true;
   app.use(session({ ctxSession }));
   app.use(bodyParser());

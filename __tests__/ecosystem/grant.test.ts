@@ -15,7 +15,7 @@ afterAll(() => store.close());
 /** GitHub through grant, as its README sets it up for Koa; the response goes to the session (`transport: 'session'`). */
 function grantApp(ctxSession = true): Koa {
   const app = new Koa();
-  app.keys = ['grant-test-key-2026'];
+  app.keys = ['grant-test-key-2026-32-characters-at-least'];
   app.silent = true;
   app.use(session({ store, ctxSession }));
   app.use(

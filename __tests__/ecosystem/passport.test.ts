@@ -35,7 +35,7 @@ function userTable(): Map<string, User & { password: string }> {
  */
 function passportApp(store: SessionStore, users = userTable(), beforeRoutes?: Koa.Middleware): Koa {
   const app = new Koa();
-  app.keys = ['passport-test-key-2026'];
+  app.keys = ['passport-test-key-2026-32-characters-at-least'];
   app.silent = true;
   const passport = new koaPassport.KoaPassport();
   passport.use(
