@@ -95,37 +95,36 @@ export function assignView(host: ViewHost, value: unknown): void {
  * express-session's old `req.session` does, so passport's `keepSessionInfo` can copy from it.
  */
 export function createView(host: ViewHost, session: Session): SessionView {
-  const methods: SessionViewMethods & Record<string, unknown> = {
-    regenerate: (callback) => settle(() => host.regenerate(), callback),
-    save: (callback) => settle(() => session.changed(), callback),
-    destroy: (callback) => settle(() => session.invalidate(), callback),
-    reload: (callback) => settle(() => host.reload(), callback),
-    get isNew() {
-      return session.isNew;
-    },
-    get maxAge() {
-      return session.maxAge;
-    },
-    set maxAge(value: number) {
-      session.maxAge = value;
-    },
-    get length() {
-      return session.size;
-    },
-    get populated() {
-      return session.size > 0;
-    },
+  // koa-session's properties are answered in the get trap, not as accessors on this object: V8
+  // turns an object literal whose getters are fresh closures into a slow dictionary-mode object
+  // from the second one made, and its garbage collection then dominated a request with the view on.
+  const methods: Record<string, unknown> = {
+    regenerate: (callback?: SessionCallback) => settle(() => host.regenerate(), callback),
+    save: (callback?: SessionCallback) => settle(() => session.changed(), callback),
+    destroy: (callback?: SessionCallback) => settle(() => session.invalidate(), callback),
+    reload: (callback?: SessionCallback) => settle(() => host.reload(), callback),
     toJSON: () => session.toJSON(),
-  };
+  } satisfies Pick<SessionViewMethods, 'regenerate' | 'save' | 'destroy' | 'reload' | 'toJSON'>;
   const handler: ProxyHandler<Record<string, unknown>> = {
     get(_target, key) {
       if (typeof key !== 'string') return undefined;
-      if (RESERVED_VIEW_KEYS.has(key)) return key === 'then' ? undefined : methods[key];
-      return session.get(key);
+      if (!RESERVED_VIEW_KEYS.has(key)) return session.get(key);
+      switch (key) {
+        case 'isNew':
+          return session.isNew;
+        case 'maxAge':
+          return session.maxAge;
+        case 'length':
+          return session.size;
+        case 'populated':
+          return session.size > 0;
+        default:
+          return methods[key]; // undefined for `then`: the view is never a thenable
+      }
     },
     set(_target, key, value) {
       if (typeof key !== 'string') throw new TypeError('koa-session-kit: session keys must be strings (received symbol)');
-      if (key === 'maxAge') methods.maxAge = value as number;
+      if (key === 'maxAge') session.maxAge = value as number;
       else if (RESERVED_VIEW_KEYS.has(key)) throw reserved(key);
       else session.set(key, value);
       return true;
