@@ -12,7 +12,11 @@ export type SessionCallback = (error?: unknown) => void;
 
 /** The methods and properties a view carries besides the data; data keys of these names are refused. */
 export interface SessionViewMethods<T extends object = SessionData> {
-  /** express-session: a new id and empty data at commit; the old record is destroyed (what passport calls at login and logout). */
+  /**
+   * express-session: a new id and empty data at commit; the old record is destroyed (what passport
+   * calls at login and logout). `ctx.session` is a new view afterwards; one kept from before still
+   * shows the old data (passport's `keepSessionInfo` copies from it), and writes to it are lost.
+   */
   regenerate(callback?: SessionCallback): Promise<void>;
   /** Makes sure the session is saved at commit, which runs before the response is sent. */
   save(callback?: SessionCallback): Promise<void>;
