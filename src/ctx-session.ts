@@ -12,7 +12,11 @@ export type SessionCallback = (error?: unknown) => void;
 
 /** The methods and properties a view carries besides the data; data keys of these names are refused. */
 export interface SessionViewMethods<T extends object = SessionData> {
-  /** express-session: a new id and empty data at commit; the old record is destroyed (what passport calls at login and logout). */
+  /**
+   * express-session: a new id and empty data at commit; the old record is destroyed (what passport
+   * calls at login and logout). `ctx.session` is a new view afterwards; one kept from before still
+   * shows the old data (passport's `keepSessionInfo` copies from it), and writes to it are lost.
+   */
   regenerate(callback?: SessionCallback): Promise<void>;
   /** Makes sure the session is saved at commit, which runs before the response is sent. */
   save(callback?: SessionCallback): Promise<void>;
@@ -89,56 +93,59 @@ export function assignView(host: ViewHost, value: unknown): void {
   for (const key of Object.keys(value)) session.set(key, value[key]);
 }
 
-/** The view of one request's session. */
-export function createView(host: ViewHost): SessionView {
-  const methods: SessionViewMethods & Record<string, unknown> = {
-    regenerate: (callback) => settle(() => host.regenerate(), callback),
-    save: (callback) => settle(() => host.current().changed(), callback),
-    destroy: (callback) => settle(() => host.current().invalidate(), callback),
-    reload: (callback) => settle(() => host.reload(), callback),
-    get isNew() {
-      return host.current().isNew;
-    },
-    get maxAge() {
-      return host.current().maxAge;
-    },
-    set maxAge(value: number) {
-      host.current().maxAge = value;
-    },
-    get length() {
-      return host.current().size;
-    },
-    get populated() {
-      return host.current().size > 0;
-    },
-    toJSON: () => host.current().toJSON(),
-  };
+/**
+ * The view of `session`, one of the request's sessions. `regenerate` and `reload` put a new
+ * Session, with a new view, in its place; this view keeps showing the one it was made for, as
+ * express-session's old `req.session` does, so passport's `keepSessionInfo` can copy from it.
+ */
+export function createView(host: ViewHost, session: Session): SessionView {
+  // koa-session's properties are answered in the get trap, not as accessors on this object: V8
+  // turns an object literal whose getters are fresh closures into a slow dictionary-mode object
+  // from the second one made, and its garbage collection then dominated a request with the view on.
+  const methods: Record<string, unknown> = {
+    regenerate: (callback?: SessionCallback) => settle(() => host.regenerate(), callback),
+    save: (callback?: SessionCallback) => settle(() => session.changed(), callback),
+    destroy: (callback?: SessionCallback) => settle(() => session.invalidate(), callback),
+    reload: (callback?: SessionCallback) => settle(() => host.reload(), callback),
+    toJSON: () => session.toJSON(),
+  } satisfies Pick<SessionViewMethods, 'regenerate' | 'save' | 'destroy' | 'reload' | 'toJSON'>;
   const handler: ProxyHandler<Record<string, unknown>> = {
     get(_target, key) {
       if (typeof key !== 'string') return undefined;
-      if (RESERVED_VIEW_KEYS.has(key)) return key === 'then' ? undefined : methods[key];
-      return host.current().get(key);
+      if (!RESERVED_VIEW_KEYS.has(key)) return session.get(key);
+      switch (key) {
+        case 'isNew':
+          return session.isNew;
+        case 'maxAge':
+          return session.maxAge;
+        case 'length':
+          return session.size;
+        case 'populated':
+          return session.size > 0;
+        default:
+          return methods[key]; // undefined for `then`: the view is never a thenable
+      }
     },
     set(_target, key, value) {
       if (typeof key !== 'string') throw new TypeError('koa-session-kit: session keys must be strings (received symbol)');
-      if (key === 'maxAge') methods.maxAge = value as number;
+      if (key === 'maxAge') session.maxAge = value as number;
       else if (RESERVED_VIEW_KEYS.has(key)) throw reserved(key);
-      else host.current().set(key, value);
+      else session.set(key, value);
       return true;
     },
     deleteProperty(_target, key) {
-      if (typeof key === 'string') host.current().delete(key);
+      if (typeof key === 'string') session.delete(key);
       return true;
     },
     has(_target, key) {
-      return typeof key === 'string' && (RESERVED_VIEW_KEYS.has(key) ? key !== 'then' : host.current().has(key));
+      return typeof key === 'string' && (RESERVED_VIEW_KEYS.has(key) ? key !== 'then' : session.has(key));
     },
     ownKeys() {
-      return [...host.current().keys()];
+      return [...session.keys()];
     },
     getOwnPropertyDescriptor(_target, key) {
-      if (typeof key !== 'string' || RESERVED_VIEW_KEYS.has(key) || !host.current().has(key)) return undefined;
-      return { value: host.current().get(key), writable: true, enumerable: true, configurable: true };
+      if (typeof key !== 'string' || RESERVED_VIEW_KEYS.has(key) || !session.has(key)) return undefined;
+      return { value: session.get(key), writable: true, enumerable: true, configurable: true };
     },
     defineProperty(_target, key, descriptor) {
       if (!('value' in descriptor)) throw new TypeError('koa-session-kit: session values must be data, not accessors');

@@ -56,7 +56,7 @@ export class RequestSlot implements ViewHost {
 
   /** This request's `ctx.session` view, made on first use. */
   get view(): SessionView {
-    return (this.#view ??= createView(this));
+    return (this.#view ??= createView(this, this.current()));
   }
 
   #replaceOpened(): Session {
@@ -81,6 +81,8 @@ export class RequestSlot implements ViewHost {
     const viewing = this.setup.options.ctxSession !== undefined;
     const session = new Session(state, viewing ? RESERVED_VIEW_KEYS : undefined);
     this.#current = session;
+    // A regenerated or reloaded session gets a view of its own; the earlier view keeps its session.
+    this.#view = undefined;
     // With the view on, middleware that looks in ctx.state first (koa-passport) finds the view too.
     this.ctx.state[this.setup.name] = viewing ? this.view : session;
     return session;
