@@ -77,7 +77,9 @@ export async function outageClient(admin: Redis): Promise<RedisOutage> {
       await closed;
     },
     async end() {
-      const ready = once(client, 'ready');
+      // Not events.once: it rejects on the WRONGPASS 'error' of a reconnect attempt that
+      // races the ACL change, and 'ready' follows on a later attempt.
+      const ready = new Promise<void>((resolve) => client.once('ready', () => resolve()));
       await admin.acl('SETUSER', username, 'on');
       await ready;
     },

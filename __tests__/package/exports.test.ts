@@ -1,9 +1,13 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 const root = process.cwd();
-const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, unknown>; type: string };
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+  exports: Record<string, unknown>;
+  typesVersions: Record<string, Record<string, string[]>>;
+  type: string;
+};
 
 /** Imports a specifier through the package's own name, from the built dist/, in plain Node. */
 function importNames(specifier: string): string[] {
@@ -23,15 +27,33 @@ function importNames(specifier: string): string[] {
 describe('the published package', () => {
   beforeAll(() => {
     // `npm test` builds first; a lone `jest` run builds here.
-    if (!existsSync('dist/src/index.js')) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+    if (!existsSync('dist/src/index.cjs')) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
   }, 120_000);
 
-  it('is ESM with types listed first in every exports entry', () => {
+  it('is ESM with types listed first in every exports condition', () => {
     expect(pkg.type).toBe('module');
-    for (const [subpath, target] of Object.entries(pkg.exports)) {
-      if (subpath === './package.json') continue;
-      expect(Object.keys(target as object)[0]).toBe('types');
-    }
+    const conditions = (value: unknown): Record<string, unknown>[] =>
+      typeof value === 'string' ? [] : [value as Record<string, unknown>, ...Object.values(value as object).flatMap(conditions)];
+    const withTypes = conditions(pkg.exports).filter((condition) => 'types' in condition);
+    expect(withTypes.length).toBeGreaterThan(0);
+    for (const condition of withTypes) expect(Object.keys(condition)[0]).toBe('types');
+  });
+
+  it('exports exactly the public modules: the main entry and each top-level store and serializer', () => {
+    // Folders such as stores/file/ hold a module's private helpers; no exports entry reaches them.
+    const modules = (dir: string): string[] =>
+      readdirSync(dir)
+        .filter((file) => file.endsWith('.ts'))
+        .map((file) => `./${dir}/${file.slice(0, -3)}`);
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './package.json', ...modules('serializers'), ...modules('stores')].sort());
+  });
+
+  it('maps the same subpaths through typesVersions, for TypeScript node10 resolution (which ignores exports)', () => {
+    const mapped = Object.entries(pkg.typesVersions['*']!).map(([subpath, [types]]) => [`./${subpath}`, types]);
+    const exported = Object.entries(pkg.exports)
+      .filter(([subpath]) => subpath !== '.' && subpath !== './package.json')
+      .map(([subpath, target]) => [subpath, (target as { import: { types: string } }).import.types]);
+    expect(mapped.sort()).toEqual(exported.sort());
   });
 
   it('exports the public names from the main entry, and no default', () => {
@@ -74,6 +96,8 @@ describe('the published package', () => {
       'dist/src/index.d.ts',
       'dist/stores/postgres.js',
       'dist/serializers/msgpack.d.ts',
+      'dist/src/index.cjs',
+      'dist/stores/redis.d.cts',
       'package.json',
       'README.md',
     ]) {
