@@ -99,6 +99,23 @@ function viewApp(store = track(new CountingStore())) {
       }
       ctx.body = { errors };
     },
+    '/misuse': (ctx: Context) => {
+      const errors: string[] = [];
+      for (const misuse of [
+        () => (ctx.session = 5 as never),
+        () => (ctx.session = new Map() as never),
+        () => Object.defineProperty(ctx.session, 'x', { get: () => 1 }),
+        () => ((view(ctx) as Record<symbol, unknown>)[Symbol('k')] = 1),
+      ]) {
+        try {
+          misuse();
+        } catch (error) {
+          errors.push(`${(error as Error).name}: ${(error as Error).message}`);
+        }
+      }
+      Object.defineProperty(ctx.session, 'defined', { value: 1, enumerable: true, configurable: true, writable: true });
+      ctx.body = { errors, defined: view(ctx).defined };
+    },
     '/date': (ctx: Context) => {
       view(ctx).when = new Date(0);
       ctx.body = 'ok';
@@ -208,6 +225,25 @@ describe('ctx.session, with session({ ctxSession: true })', () => {
       expect.stringMatching(/`regenerate` cannot be a session key/),
       expect.stringMatching(/`length` cannot be a session key/),
     ]);
+  });
+
+  it('refuses what a plain object would not hold: non-objects, accessors, symbol keys', async () => {
+    const { app } = viewApp();
+    expect((await app.get('/misuse').expect(200)).body).toEqual({
+      errors: [
+        expect.stringMatching(/^TypeError: .*ctx\.session can only be set to null or a plain object \(received number\)/),
+        expect.stringMatching(/^TypeError: .*received object/),
+        expect.stringMatching(/^TypeError: .*session values must be data, not accessors/),
+        expect.stringMatching(/^TypeError: .*session keys must be strings \(received symbol\)/),
+      ],
+      defined: 1,
+    });
+  });
+
+  it('refuses a ctxSession that is not a property name, at startup', () => {
+    expect(() => session({ ctxSession: 'not a name' })).toThrow(/`ctxSession` must be a boolean or a property name/);
+    expect(() => session({ ctxSession: 'toString' })).toThrow(TypeError);
+    expect(() => session({ ctxSession: 1 as never })).toThrow(TypeError);
   });
 
   it('keeps the serializer strict: a Date under JSON is a 500 and nothing is stored', async () => {

@@ -1,6 +1,13 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import Koa from 'koa';
-import { getSession, isSessionKitError, newSession, session, SessionNotInstalledError } from '../../src/index.js';
+import {
+  getSession,
+  isSessionKitError,
+  isSessionNotInstalledError,
+  newSession,
+  session,
+  SessionNotInstalledError,
+} from '../../src/index.js';
 import { client, closeStores, cookiePair, CountingStore, makeApp, track } from '../helpers/app.js';
 
 describe('getSession(ctx)', () => {
@@ -54,6 +61,8 @@ describe('getSession(ctx)', () => {
     await client(app).get('/').expect(200);
     expect(caught).toBeInstanceOf(SessionNotInstalledError);
     expect(isSessionKitError(caught)).toBe(true);
+    expect(isSessionNotInstalledError(caught)).toBe(true);
+    expect(isSessionNotInstalledError(new Error('other'))).toBe(false);
     expect((caught as Error).message).toMatch(/install it with app\.use\(session\(\)\)/);
     expect((caught as { code: string }).code).toBe('ERR_SESSION_NOT_INSTALLED');
   });
