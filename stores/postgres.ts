@@ -1,6 +1,5 @@
 /** PostgresStore: sessions as rows of one PostgreSQL table, one statement and one round trip per operation. */
 
-import { createHash } from 'node:crypto';
 import { debuglog } from 'node:util';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { SessionStoreError } from '../src/errors.js';
@@ -8,15 +7,18 @@ import {
   checkBoolean,
   checkOptions,
   checkPruneInterval,
+  describeValue,
   optionError,
   wrongType,
   type ForeignOptions,
   type OptionRegistry,
 } from '../src/option-checks.js';
-import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
+import type { OwnedRecord, RecordWrite, Store, StoredRecord } from '../src/store.js';
 import { checkTimeouts, createPool, resolveTimeouts, type PostgresTimeouts } from './postgres/connection.js';
+import { checkIdentifier, DEFAULT_TABLE, qualifiedName, statements, type SessionTableName } from './postgres/sql.js';
 
 export type { PostgresTimeouts } from './postgres/connection.js';
+export { createSessionTableSql, type SessionTableName } from './postgres/sql.js';
 
 const debug = debuglog('koa-session-kit');
 
@@ -61,17 +63,11 @@ export interface PostgresStoreOptions extends PostgresTimeouts {
   pruneInterval?: number | false;
 }
 
-/** Table and schema names, as {@link createSessionTableSql} takes them. */
-export type SessionTableName = Pick<PostgresStoreOptions, 'table' | 'schema'>;
-
-const DEFAULT_TABLE = 'koa_sessions';
 const DEFAULT_PRUNE_INTERVAL_MS = 15 * 60_000;
+/** An owner is a user id: room for any, not for data smuggled in as one (the middleware checks the same). */
+const MAX_OWNER_BYTES = 255;
 /** Rows per prune DELETE: short statements keep locks and WAL bursts small (Django's lesson with one big DELETE). */
 const PRUNE_BATCH_ROWS = 1_000;
-/** NAMEDATALEN - 1: PostgreSQL silently truncates longer identifiers ("Identifiers and Key Words", SQL syntax docs). */
-const MAX_IDENTIFIER_BYTES = 63;
-/** The index is `<table>_expires_idx`, so a table name leaves room for it under the identifier limit. */
-const INDEX_SUFFIX = '_expires_idx';
 
 /** Spellings other session stores use, mapped to ours (STYLE 7: unknown keys throw with a hint). */
 const FOREIGN_OPTIONS: ForeignOptions = {
@@ -93,15 +89,6 @@ const OPTION_KEYS: OptionRegistry<PostgresStoreOptions> = {
   connectTimeout: true,
   commandTimeout: true,
 };
-
-function checkIdentifier(option: 'table' | 'schema', value: unknown): void {
-  if (typeof value !== 'string' || value === '' || value.includes('\0')) {
-    throw wrongType(option, 'a non-empty string without NUL characters', value);
-  }
-  const max = MAX_IDENTIFIER_BYTES - (option === 'table' ? INDEX_SUFFIX.length : 0);
-  const bytes = Buffer.byteLength(value);
-  if (bytes > max) throw optionError(RangeError, option, `be at most ${max} bytes (PostgreSQL's identifier limit)`, `${bytes} bytes`);
-}
 
 /** Checks every option; returns the prune interval to use. */
 function checkPostgresOptions(options: PostgresStoreOptions): number | false {
@@ -127,86 +114,6 @@ function checkPostgresOptions(options: PostgresStoreOptions): number | false {
 function looksLikePool(value: unknown): value is Pool {
   const candidate = value as { query?: unknown; connect?: unknown } | null | undefined; // a shape check only
   return typeof candidate?.query === 'function' && typeof candidate.connect === 'function';
-}
-
-/** An identifier as SQL text: double-quoted, embedded double quotes doubled (the only escape PostgreSQL needs). */
-function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-function qualifiedName({ table = DEFAULT_TABLE, schema }: SessionTableName): string {
-  return schema === undefined ? quoteIdentifier(table) : `${quoteIdentifier(schema)}.${quoteIdentifier(table)}`;
-}
-
-/** A 64-bit advisory lock key derived from the table, as a SQL bigint literal (digits only). */
-function lockKey(purpose: string, qualified: string): string {
-  return createHash('sha256').update(`koa-session-kit:${purpose}:${qualified}`).digest().readBigInt64BE(0).toString();
-}
-
-/**
- * The DDL {@link PostgresStore} runs when `createTable` is on: the table and its expiry index, both
- * `IF NOT EXISTS`. Use it to migrate by hand (then pass `createTable: false`).
- * @example console.log(createSessionTableSql({ table: 'sessions', schema: 'app' }))
- */
-export function createSessionTableSql(name: SessionTableName = {}): string {
-  const { table = DEFAULT_TABLE, schema } = name;
-  checkIdentifier('table', table);
-  if (schema !== undefined) checkIdentifier('schema', schema);
-  const qualified = qualifiedName(name);
-  // COLLATE "C": ids are base64url digests, so bytewise comparison is exact and the fastest for the primary key.
-  return `CREATE TABLE IF NOT EXISTS ${qualified} (
-  id text COLLATE "C" PRIMARY KEY,
-  data bytea NOT NULL,
-  expires timestamptz NOT NULL,
-  version integer NOT NULL,
-  created timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX IF NOT EXISTS ${quoteIdentifier(`${table}${INDEX_SUFFIX}`)} ON ${qualified} (expires);
-`;
-}
-
-/*
- * Whose clock decides expiry: the application's, as in every other store. The middleware computes
- * `expires` from the app's Date.now(), and every statement below compares it with the app's
- * Date.now() passed as a parameter; the database's now() is never consulted, so a skewed database
- * clock cannot end sessions early or keep them late (connect-pg-simple #25). A record is live while
- * `expires > now`.
- *
- * Milliseconds cross the wire as decimal text and are converted exactly: whole hours plus the rest
- * keep every JS Date within float8's exact range (to_timestamp goes through float8 seconds and can
- * be a microsecond off), and extract(epoch) reads back the same number, to the microsecond.
- */
-const at = (p: string): string =>
-  `(timestamptz 'epoch' + div(${p}::numeric, 3600000) * interval '1h' + mod(${p}::numeric, 3600000) * interval '1ms')`;
-const EXPIRES_MS = `round((extract(epoch FROM expires) * 1000)::numeric, 3)::float8`;
-
-function statements(name: SessionTableName) {
-  const t = qualifiedName(name);
-  const update = `UPDATE ${t} SET data = $2, expires = ${at('$3')}, version = version + 1 WHERE id = $1 AND expires > ${at('$4')}`;
-  const pruneKey = lockKey('prune', t);
-  return {
-    get: `SELECT data, ${EXPIRES_MS} AS expires, version FROM ${t} WHERE id = $1 AND expires > ${at('$2')}`,
-    // An expired row still holding the id is replaced in the same statement, atomically.
-    create:
-      `INSERT INTO ${t} AS s (id, data, expires, version, created) VALUES ($1, $2, ${at('$3')}, 1, ${at('$4')}) ` +
-      `ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, expires = EXCLUDED.expires, version = 1, ` +
-      `created = EXCLUDED.created WHERE s.expires <= ${at('$4')}`,
-    update: `${update} RETURNING version`,
-    updateAt: `${update} AND version = $5 RETURNING version`,
-    touch: `UPDATE ${t} SET expires = ${at('$2')} WHERE id = $1 AND expires > ${at('$3')}`,
-    destroy: `DELETE FROM ${t} WHERE id = $1`,
-    // SKIP LOCKED: rows a request is writing right now are left for the next batch. The outer
-    // expiry test is re-checked on the newest row version, so a row revived by a concurrent create
-    // between the subquery and the delete survives.
-    pruneBatch:
-      `DELETE FROM ${t} WHERE expires <= ${at('$1')} AND id IN ` +
-      `(SELECT id FROM ${t} WHERE expires <= ${at('$1')} LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-    tryLock: `SELECT pg_try_advisory_lock(${pruneKey}) AS locked`,
-    unlock: `SELECT pg_advisory_unlock(${pruneKey})`,
-    // One simple-protocol query is one transaction: the lock serializes instances creating the table
-    // at once, where a bare CREATE TABLE IF NOT EXISTS can still fail on pg_type's unique index.
-    createTable: `SELECT pg_advisory_xact_lock(${lockKey('create', t)});\n${createSessionTableSql(name)}`,
-  };
 }
 
 /**
@@ -245,18 +152,21 @@ export class PostgresStore implements Store {
   }
 
   async get(id: string): Promise<StoredRecord | undefined> {
-    // Buffer is a Uint8Array; the row's three fields are exactly a StoredRecord.
-    const { rows } = await this.#query<StoredRecord & { data: Buffer }>('get', this.#sql.get, [id, Date.now()]);
-    return rows[0];
+    type Row = { data: Buffer; expires: number; version: number; owner: string | null };
+    const { rows } = await this.#query<Row>('get', this.#sql.get, [id, Date.now()]);
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    const { owner, ...record } = row;
+    return owner === null ? record : { ...record, owner };
   }
 
   async create(id: string, record: RecordWrite): Promise<boolean> {
-    const values = [id, record.data, record.expires, Date.now()];
+    const values = [id, record.data, record.expires, Date.now(), ownerOf(record)];
     return (await this.#query('create', this.#sql.create, values)).rowCount === 1;
   }
 
   async update(id: string, record: RecordWrite, expectedVersion?: number): Promise<number | undefined> {
-    const values: unknown[] = [id, record.data, record.expires, Date.now()];
+    const values: unknown[] = [id, record.data, record.expires, Date.now(), ownerOf(record)];
     if (expectedVersion !== undefined) values.push(expectedVersion);
     const sql = expectedVersion === undefined ? this.#sql.update : this.#sql.updateAt;
     const { rows } = await this.#query<{ version: number }>('update', sql, values);
@@ -269,6 +179,22 @@ export class PostgresStore implements Store {
 
   async destroy(id: string): Promise<void> {
     await this.#query('destroy', this.#sql.destroy, [id]);
+  }
+
+  /** The owner's live sessions, through the partial index on `owner`: one statement. */
+  async listOwned(owner: string): Promise<OwnedRecord[]> {
+    checkOwner(owner);
+    // Buffer is a Uint8Array; the three columns are exactly an OwnedRecord.
+    const { rows } = await this.#query<OwnedRecord & { data: Buffer }>('listOwned', this.#sql.listOwned, [owner, Date.now()]);
+    return rows;
+  }
+
+  /** Deletes the owner's sessions but `except` in one statement; resolves to how many live ones went. */
+  async destroyOwned(owner: string, except?: string): Promise<number> {
+    checkOwner(owner);
+    const values = [owner, except ?? null, Date.now()];
+    const { rows } = await this.#query<{ revoked: number }>('destroyOwned', this.#sql.destroyOwned, values);
+    return rows[0]?.revoked ?? 0;
   }
 
   /**
@@ -336,11 +262,11 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** The pool, with the table created if that is still to do (once; retried after a failure). */
+  /** The pool, with the table created or upgraded if that is still to do (once; retried after a failure). */
   async #ready(operation: string): Promise<Pool> {
     const pool = this.#given ?? (await this.#ownedPool(operation));
     if (!this.#tableToCreate) return pool;
-    this.#creating ??= pool.query(this.#sql.createTable).then(
+    this.#creating ??= this.#createTable(pool).then(
       () => {
         this.#tableToCreate = false;
       },
@@ -351,6 +277,12 @@ export class PostgresStore implements Store {
     );
     await this.#creating;
     return pool;
+  }
+
+  /** Runs the DDL unless the table already has everything it creates. */
+  async #createTable(pool: Pool): Promise<void> {
+    const { rows } = await pool.query<{ ready: boolean }>(this.#sql.tableReady);
+    if (rows[0]?.ready !== true) await pool.query(this.#sql.createTable);
   }
 
   /** Makes the `connectionString` pool on first use: pg stays unloaded until a request needs it. */
@@ -376,6 +308,19 @@ export class PostgresStore implements Store {
     const message = `koa-session-kit: PostgresStore ${operation} failed on ${where}: ${reason(error)}`;
     return new SessionStoreError(message, { operation, cause: error });
   }
+}
+
+/** The owner column's value: NULL for none; a TypeError (the caller's mistake) for what no user id looks like. */
+function ownerOf(record: RecordWrite): string | null {
+  if (record.owner === undefined) return null;
+  checkOwner(record.owner);
+  return record.owner;
+}
+
+function checkOwner(owner: unknown): asserts owner is string {
+  if (typeof owner === 'string' && owner !== '' && Buffer.byteLength(owner) <= MAX_OWNER_BYTES) return;
+  const received = typeof owner === 'string' ? `${Buffer.byteLength(owner)} bytes` : describeValue(owner);
+  throw optionError(TypeError, 'owner', `be a non-empty string of at most ${MAX_OWNER_BYTES} UTF-8 bytes`, received);
 }
 
 /** A driver error in one line; connection errors such as an AggregateError of ECONNREFUSED have no message. */

@@ -82,7 +82,7 @@ describe('new PostgresStore(options)', () => {
 });
 
 describe('createSessionTableSql()', () => {
-  it('gives the table and index the store creates, for migrating by hand', () => {
+  it('gives the table and indexes the store creates, and the upgrade of an older table, for migrating by hand', () => {
     expect(createSessionTableSql()).toBe(
       [
         'CREATE TABLE IF NOT EXISTS "koa_sessions" (',
@@ -90,9 +90,12 @@ describe('createSessionTableSql()', () => {
         '  data bytea NOT NULL,',
         '  expires timestamptz NOT NULL,',
         '  version integer NOT NULL,',
-        '  created timestamptz NOT NULL DEFAULT now()',
+        '  created timestamptz NOT NULL DEFAULT now(),',
+        '  owner text COLLATE "C"',
         ');',
         'CREATE INDEX IF NOT EXISTS "koa_sessions_expires_idx" ON "koa_sessions" (expires);',
+        'ALTER TABLE "koa_sessions" ADD COLUMN IF NOT EXISTS owner text COLLATE "C";',
+        'CREATE INDEX IF NOT EXISTS "koa_sessions_owner_idx" ON "koa_sessions" (owner) WHERE owner IS NOT NULL;',
         '',
       ].join('\n'),
     );
@@ -102,6 +105,10 @@ describe('createSessionTableSql()', () => {
     const sql = createSessionTableSql({ schema: 'app "v2"', table: 'we"ird; name' });
     expect(sql).toContain('CREATE TABLE IF NOT EXISTS "app ""v2"""."we""ird; name" (');
     expect(sql).toContain('CREATE INDEX IF NOT EXISTS "we""ird; name_expires_idx" ON "app ""v2"""."we""ird; name" (expires);');
+    expect(sql).toContain('ALTER TABLE "app ""v2"""."we""ird; name" ADD COLUMN IF NOT EXISTS owner text COLLATE "C";');
+    expect(sql).toContain(
+      'CREATE INDEX IF NOT EXISTS "we""ird; name_owner_idx" ON "app ""v2"""."we""ird; name" (owner) WHERE owner IS NOT NULL;',
+    );
   });
 
   it('refuses the names the constructor refuses', () => {

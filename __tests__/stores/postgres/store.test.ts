@@ -19,7 +19,7 @@ import {
   waitFor,
 } from '../../helpers/postgres-store.js';
 import { DATABASE_URL } from '../../helpers/services.js';
-import { describeStoreContract } from '../shared/contract.js';
+import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
@@ -53,6 +53,26 @@ describeWithPostgres('PostgresStore', () => {
     async cleanup() {
       await givenPool.query(`DROP SCHEMA ${quoted(schema)} CASCADE`);
       await givenPool.end();
+    },
+  });
+
+  const ownerTable = uniqueTable('owners');
+  describeOwnerContract('PostgresStore (own pool)', {
+    make: async () => new PostgresStore({ connectionString: DATABASE_URL, table: ownerTable, pruneInterval: false }),
+    cleanup: () => dropTable(admin, ownerTable),
+  });
+
+  const ownerSchema = `koa sk "owners"; ${uniqueTable('s')}`;
+  let ownerPool: pg.Pool;
+  describeOwnerContract('PostgresStore (given pool, hostile schema and table names)', {
+    async make() {
+      ownerPool = testPool();
+      await ownerPool.query(`CREATE SCHEMA ${quoted(ownerSchema)}`);
+      return new PostgresStore({ pool: ownerPool, schema: ownerSchema, table: hostileTable, pruneInterval: false });
+    },
+    async cleanup() {
+      await ownerPool.query(`DROP SCHEMA ${quoted(ownerSchema)} CASCADE`);
+      await ownerPool.end();
     },
   });
 
@@ -221,7 +241,7 @@ describeWithPostgres('PostgresStore', () => {
       expect(created).toEqual(stores.map(() => true));
       for (const [i, id] of ids.entries()) expect(Array.from((await stores[0]!.get(id))!.data)).toEqual([i]);
       const { rows } = await admin.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE tablename = $1', [table]);
-      expect(rows.map((row) => row.indexname).sort()).toEqual([`${table}_expires_idx`, `${table}_pkey`]);
+      expect(rows.map((row) => row.indexname).sort()).toEqual([`${table}_expires_idx`, `${table}_owner_idx`, `${table}_pkey`]);
       await Promise.all(pools.map((pool) => pool.end()));
     });
 
