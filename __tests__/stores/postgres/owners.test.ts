@@ -7,6 +7,7 @@ import { PostgresStore } from '../../../stores/postgres.js';
 import { describeWithPostgres, dropTable, quoted, testPool, uniqueTable } from '../../helpers/postgres-store.js';
 import { DATABASE_URL } from '../../helpers/services.js';
 import { describeOwnedSessions } from '../shared/owned-sessions.js';
+import { describeOwnerBehaviour } from '../shared/owners.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
@@ -35,6 +36,12 @@ describeWithPostgres('PostgresStore owners', () => {
   describeOwnedSessions('PostgresStore', {
     make: async () => new PostgresStore({ connectionString: DATABASE_URL, table: shared, pruneInterval: false }),
     cleanup: () => dropTable(admin, shared),
+  });
+
+  const overHttp = uniqueTable('owned-http');
+  describeOwnerBehaviour('PostgresStore', {
+    make: async () => new PostgresStore({ connectionString: DATABASE_URL, table: overHttp, pruneInterval: false }),
+    cleanup: () => dropTable(admin, overHttp),
   });
 
   describe('PostgresStore on a table made before owners', () => {
