@@ -13,7 +13,8 @@ import {
   type ForeignOptions,
   type OptionRegistry,
 } from '../src/option-checks.js';
-import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
+import type { OwnedRecord, RecordWrite, Store, StoredRecord } from '../src/store.js';
+import { prepare, type ScriptedClient } from './redis/scripts.js';
 
 /** An ioredis client: a single-node `Redis` (standalone or Sentinel) or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -22,10 +23,11 @@ export type RedisClient = Redis | Cluster;
 export interface RedisStoreOptions {
   /**
    * An ioredis client (`new Redis(...)` or `new Cluster(...)`). The store never closes it: it is
-   * yours, and may be shared with the rest of the app. Every operation touches one key, so a
-   * Cluster needs no hash tags. Its own settings bound the store's waits: ioredis sets no
-   * `commandTimeout` by default, so give it one (and a `maxRetriesPerRequest`) for requests that
-   * fail when Redis hangs instead of waiting with it.
+   * yours, and may be shared with the rest of the app. A session without an owner touches one key,
+   * so a Cluster needs no hash tags; with owners (`session.owner`), each script also touches the
+   * owner's set of ids, so on a Cluster give a prefix with a hash tag (`prefix: '{sess}:'`). Its
+   * own settings bound the store's waits: ioredis sets no `commandTimeout` by default, so give it
+   * one (and a `maxRetriesPerRequest`) for requests that fail when Redis hangs instead of waiting with it.
    * @example new RedisStore({ client: new Redis(process.env.REDIS_URL) })
    */
   client?: RedisClient;
@@ -64,9 +66,13 @@ const DEFAULT_PREFIX = 'sess:';
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 /**
  * ioredis waits for ever on a hung Redis, and retries a command through 20 reconnections (over a
- * minute) on a dead one. Session commands touch one key: five seconds is a Redis in trouble.
+ * minute) on a dead one. Session commands are one script each: five seconds is a Redis in trouble.
  */
 const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
+/** An owner is a user id: room for any, not for data smuggled in as one (the middleware checks the same). */
+const MAX_OWNER_BYTES = 255;
+/** Where an owner's set of session ids lives, after the prefix (see `redis/scripts.ts`). */
+const OWNER_KEY = 'owner:';
 const debug = debuglog('koa-session-kit');
 
 /** Spellings other session stores use, mapped to ours (STYLE 7: unknown keys throw with a hint). */
@@ -86,75 +92,6 @@ const OPTION_KEYS: OptionRegistry<RedisStoreOptions> = {
   connectTimeout: true,
   commandTimeout: true,
 };
-
-/*
- * Each session is one hash: d = the record bytes, e = expiry (ms since the epoch, as written),
- * v = version. The key's PEXPIREAT is the same expiry, so Redis drops it on time; the scripts also
- * compare `e` with the application's clock (ARGV now), so a record the app considers expired is
- * missing for every operation even when the Redis clock lags. One key per script: Cluster-safe.
- */
-
-/** KEYS[1]; ARGV: data, expires, expireAtMs, now. Returns 1 when written, 0 when a live record holds the id. */
-const CREATE_LUA = `
-local e = redis.call('HGET', KEYS[1], 'e')
-if e and tonumber(e) > tonumber(ARGV[4]) then return 0 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'd', ARGV[1], 'e', ARGV[2], 'v', 1)
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-return 1`;
-
-/** KEYS[1]; ARGV: data, expires, expireAtMs, now, expectedVersion or ''. Returns the new version or nil. */
-const UPDATE_LUA = `
-local f = redis.call('HMGET', KEYS[1], 'e', 'v')
-if not f[1] or tonumber(f[1]) <= tonumber(ARGV[4]) then return nil end
-local v = tonumber(f[2])
-if ARGV[5] ~= '' and v ~= tonumber(ARGV[5]) then return nil end
-v = v + 1
-redis.call('HSET', KEYS[1], 'd', ARGV[1], 'e', ARGV[2], 'v', v)
-redis.call('PEXPIREAT', KEYS[1], ARGV[3])
-return v`;
-
-/** KEYS[1]; ARGV: expires, expireAtMs, now. Moves the stored expiry and the TTL together; data untouched. */
-const TOUCH_LUA = `
-local e = redis.call('HGET', KEYS[1], 'e')
-if not e or tonumber(e) <= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[1], 'e', ARGV[1])
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
-return 1`;
-
-/*
- * Commands registered with ioredis's defineCommand, which sends EVALSHA and falls back to EVAL on
- * NOSCRIPT (an empty script cache after SCRIPT FLUSH, a restart or a failover). The names carry
- * the format version so another release's scripts never collide with these on a shared client.
- */
-const COMMANDS = {
-  create: 'koaSessionKitV1Create',
-  update: 'koaSessionKitV1Update',
-  touch: 'koaSessionKitV1Touch',
-} as const;
-
-type Arg = string | Buffer;
-
-/** The client as the store calls it: the commands it uses plus the scripts it defines. */
-interface ScriptedClient {
-  hmgetBuffer(key: string, ...fields: string[]): Promise<(Buffer | null)[]>;
-  del(key: string): Promise<number>;
-  readonly status: string;
-  quit(): Promise<unknown>;
-  disconnect(): void;
-  koaSessionKitV1Create(key: string, ...args: Arg[]): Promise<number>;
-  koaSessionKitV1Update(key: string, ...args: Arg[]): Promise<number | null>;
-  koaSessionKitV1Touch(key: string, ...args: Arg[]): Promise<number>;
-}
-
-/** Registers the scripts and returns the typed view the store calls through. */
-function prepare(client: RedisClient): ScriptedClient {
-  client.defineCommand(COMMANDS.create, { numberOfKeys: 1, lua: CREATE_LUA });
-  client.defineCommand(COMMANDS.update, { numberOfKeys: 1, lua: UPDATE_LUA });
-  client.defineCommand(COMMANDS.touch, { numberOfKeys: 1, lua: TOUCH_LUA });
-  // defineCommand adds the three methods at runtime; ioredis's types cannot know about them.
-  return client as unknown as ScriptedClient;
-}
 
 function looksLikeIoredis(value: unknown): value is RedisClient {
   return (
@@ -194,11 +131,12 @@ function asBuffer(data: Uint8Array): Buffer {
 
 /**
  * A store for several processes or machines: each session is a Redis hash whose TTL is the
- * session's own expiry, to the millisecond. Creates, versioned updates and touches are single
- * Lua scripts, so they are atomic and cost one round trip; a destroyed session is never written
- * back by a late update. Data is stored as raw bytes.
+ * session's own expiry, to the millisecond. Creates, versioned updates, touches and destroys are
+ * single Lua scripts, so they are atomic and cost one round trip; a destroyed session is never
+ * written back by a late update. Data is stored as raw bytes. A session's owner is indexed in a
+ * set per owner, kept in the same scripts (see `redis/scripts.ts`).
  *
- * There is no `prune()`: Redis removes expired keys itself.
+ * There is no `prune()`: Redis removes expired keys itself, owner sets included.
  */
 export class RedisStore implements Store {
   readonly #prefix: string;
@@ -225,38 +163,56 @@ export class RedisStore implements Store {
 
   async get(id: string): Promise<StoredRecord | undefined> {
     const key = this.#prefix + id;
-    const [data, expires, version] = await this.#run('get', (client) => client.hmgetBuffer(key, 'd', 'e', 'v'));
+    const [data, expires, version, owner] = await this.#run('get', (client) => client.hmgetBuffer(key, 'd', 'e', 'v', 'o'));
     if (data == null || expires == null || version == null) return undefined;
-    const record = { data, expires: Number(expires.toString()), version: Number(version.toString()) };
+    const record: StoredRecord = { data, expires: Number(expires.toString()), version: Number(version.toString()) };
     // The Redis clock may lag the app's; the app's clock decides, as in every other store.
     if (!(record.expires > Date.now())) return undefined;
+    if (owner != null) record.owner = owner.toString('utf8');
     return record;
   }
 
   async create(id: string, record: RecordWrite): Promise<boolean> {
     const key = this.#prefix + id;
-    const args = writeArgs(record);
-    const created = await this.#run('create', (client) => client.koaSessionKitV1Create(key, ...args));
+    const args = writeArgs(id, record);
+    const created = await this.#run('create', (client) => client.koaSessionKitV2Create(key, ...args));
     return created === 1;
   }
 
   async update(id: string, record: RecordWrite, expectedVersion?: number): Promise<number | undefined> {
     const key = this.#prefix + id;
-    const args = [...writeArgs(record), expectedVersion === undefined ? '' : String(expectedVersion)];
-    const version = await this.#run('update', (client) => client.koaSessionKitV1Update(key, ...args));
+    const args = [...writeArgs(id, record), expectedVersion === undefined ? '' : String(expectedVersion)];
+    const version = await this.#run('update', (client) => client.koaSessionKitV2Update(key, ...args));
     return version ?? undefined;
   }
 
   async touch(id: string, expires: number): Promise<boolean> {
     const key = this.#prefix + id;
-    const args = [String(expires), String(Math.ceil(expires)), String(Date.now())];
-    const touched = await this.#run('touch', (client) => client.koaSessionKitV1Touch(key, ...args));
+    const args = [id, String(expires), String(Math.ceil(expires)), String(Date.now())];
+    const touched = await this.#run('touch', (client) => client.koaSessionKitV2Touch(key, ...args));
     return touched === 1;
   }
 
   async destroy(id: string): Promise<void> {
     const key = this.#prefix + id;
-    await this.#run('destroy', (client) => client.del(key));
+    await this.#run('destroy', (client) => client.koaSessionKitV2Destroy(key, id));
+  }
+
+  /** The owner's live sessions, from the owner's set; ids whose record expired or went leave the set. One script. */
+  async listOwned(owner: string): Promise<OwnedRecord[]> {
+    checkOwner(owner);
+    const suffix = OWNER_KEY + owner;
+    const args = [suffix, owner, String(Date.now())];
+    const rows = await this.#run('listOwned', (client) => client.koaSessionKitV2ListOwnedBuffer(this.#prefix + suffix, ...args));
+    return rows.map(([id, data, expires]) => ({ id: id.toString('latin1'), data, expires: Number(expires.toString()) }));
+  }
+
+  /** Deletes the owner's sessions but `except`, and their set entries, in one script; resolves to how many live ones went. */
+  async destroyOwned(owner: string, except?: string): Promise<number> {
+    checkOwner(owner);
+    const suffix = OWNER_KEY + owner;
+    const args = [suffix, owner, String(Date.now()), except ?? ''];
+    return this.#run('destroyOwned', (client) => client.koaSessionKitV2DestroyOwned(this.#prefix + suffix, ...args));
   }
 
   /**
@@ -323,8 +279,17 @@ export class RedisStore implements Store {
   }
 }
 
-/** ARGV shared by create and update: data, expiry as written, expiry for PEXPIREAT, the app's now. */
-function writeArgs(record: RecordWrite): [Buffer, string, string, string] {
+/** ARGV shared by create and update: id, data, expiry as written, expiry for PEXPIREAT, the app's now, owner or ''. */
+function writeArgs(id: string, record: RecordWrite): [string, Buffer, string, string, string, string] {
+  const owner = record.owner ?? '';
+  if (record.owner !== undefined) checkOwner(record.owner);
   // PEXPIREAT needs an integer; rounding up keeps the key at least as long as the record lives.
-  return [asBuffer(record.data), String(record.expires), String(Math.ceil(record.expires)), String(Date.now())];
+  return [id, asBuffer(record.data), String(record.expires), String(Math.ceil(record.expires)), String(Date.now()), owner];
+}
+
+/** A TypeError (the caller's mistake) for what no user id looks like. */
+function checkOwner(owner: unknown): asserts owner is string {
+  if (typeof owner === 'string' && owner !== '' && Buffer.byteLength(owner) <= MAX_OWNER_BYTES) return;
+  const received = typeof owner === 'string' ? `${Buffer.byteLength(owner)} bytes` : describeValue(owner);
+  throw optionError(TypeError, 'owner', `be a non-empty string of at most ${MAX_OWNER_BYTES} UTF-8 bytes`, received);
 }

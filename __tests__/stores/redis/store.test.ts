@@ -6,7 +6,7 @@ import { isSessionStoreError, SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
 import { RedisStore } from '../../../stores/redis.js';
 import { deleteKeys, describeWithRedis, fastFailClient, uniquePrefix } from '../../helpers/redis-store.js';
-import { describeStoreContract } from '../shared/contract.js';
+import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
@@ -22,6 +22,19 @@ describeWithRedis('RedisStore', () => {
     async cleanup() {
       await deleteKeys(contractClient, contractPrefix);
       await contractClient.quit();
+    },
+  });
+
+  const ownerPrefix = uniquePrefix('redis-owner-contract');
+  let ownerClient: Redis;
+  describeOwnerContract('RedisStore', {
+    async make() {
+      ownerClient = await fastFailClient();
+      return new RedisStore({ client: ownerClient, prefix: ownerPrefix });
+    },
+    async cleanup() {
+      await deleteKeys(ownerClient, ownerPrefix);
+      await ownerClient.quit();
     },
   });
 });

@@ -1,0 +1,151 @@
+/** RedisStore and a session's owner: a set per owner kept by the record's own scripts, its TTL, its tidying. */
+
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { digestId, generateId } from '../../../src/id.js';
+import { RedisStore } from '../../../stores/redis.js';
+import { deleteKeys, describeWithRedis, fastFailClient, uniquePrefix } from '../../helpers/redis-store.js';
+import { REDIS_URL } from '../../helpers/services.js';
+import { describeOwnedSessions } from '../shared/owned-sessions.js';
+import { describeOwnerBehaviour } from '../shared/owners.js';
+
+const HOUR_MS = 3_600_000;
+const freshId = (): string => digestId(generateId());
+const newOwner = (): string => `user-${generateId().slice(0, 10)}`;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+describeWithRedis('RedisStore owners', () => {
+  const clients: Redis[] = [];
+  const prefixes: string[] = [];
+  /** A store on a client and prefix of its own (the prefix given, or a fresh one); both cleaned up. */
+  const storeOn = async (prefix = uniquePrefix('redis-owners')): Promise<RedisStore> => {
+    const client = await fastFailClient();
+    clients.push(client);
+    prefixes.push(prefix);
+    return new RedisStore({ client, prefix });
+  };
+  afterAll(async () => {
+    for (const prefix of prefixes) await deleteKeys(clients[0]!, prefix);
+    for (const client of clients) await client.quit();
+  });
+
+  const sharedPrefix = uniquePrefix('redis-owned');
+  describeOwnedSessions('RedisStore', { make: () => storeOn(sharedPrefix) });
+  describeOwnerBehaviour('RedisStore', { make: () => storeOn() });
+
+  describe('RedisStore owner sets', () => {
+    let store: RedisStore;
+    let raw: Redis;
+    beforeAll(async () => {
+      store = await storeOn();
+      raw = clients.at(-1)!;
+    });
+    const setKey = (owner: string): string => `${store.prefix}owner:${owner}`;
+
+    it('keeps the owner in the record hash and the id in a set under the prefix, in the same write', async () => {
+      const owner = newOwner();
+      const id = freshId();
+      const expires = Date.now() + HOUR_MS;
+      await store.create(id, { data: Uint8Array.of(1), expires, owner });
+      expect(await raw.hget(store.prefix + id, 'o')).toBe(owner);
+      expect(await raw.smembers(setKey(owner))).toEqual([id]);
+      await store.update(id, { data: Uint8Array.of(2), expires }, 1);
+      expect(await raw.hexists(store.prefix + id, 'o')).toBe(0);
+      expect(await raw.exists(setKey(owner))).toBe(0);
+    });
+
+    it('keeps the set alive at least as long as its furthest session: create, update and touch extend it, none shortens it', async () => {
+      const owner = newOwner();
+      const [a, b] = [freshId(), freshId()];
+      const [near, far] = [Date.now() + HOUR_MS, Date.now() + 2 * HOUR_MS];
+      await store.create(a, { data: Uint8Array.of(1), expires: near, owner });
+      expect(await raw.pexpiretime(setKey(owner))).toBe(near);
+      await store.create(b, { data: Uint8Array.of(1), expires: far, owner });
+      expect(await raw.pexpiretime(setKey(owner))).toBe(far);
+      await store.update(b, { data: Uint8Array.of(2), expires: Date.now() + 60_000, owner }, 1);
+      expect(await raw.pexpiretime(setKey(owner))).toBe(far);
+      const further = far + HOUR_MS + 0.5;
+      expect(await store.touch(a, further)).toBe(true);
+      expect(await raw.pexpiretime(setKey(owner))).toBe(Math.ceil(further));
+    });
+
+    it('disappears by itself when every session of an owner who never comes back has expired', async () => {
+      const owner = newOwner();
+      await store.create(freshId(), { data: Uint8Array.of(1), expires: Date.now() + 100, owner });
+      await store.create(freshId(), { data: Uint8Array.of(1), expires: Date.now() + 150, owner });
+      expect(await raw.scard(setKey(owner))).toBe(2);
+      await sleep(300);
+      expect(await raw.exists(setKey(owner))).toBe(0);
+    });
+
+    it('drops from the set, on listing, the ids whose record Redis expired or someone removed', async () => {
+      const owner = newOwner();
+      const [kept, expiring, deleted] = [freshId(), freshId(), freshId()];
+      await store.create(kept, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS, owner });
+      await store.create(expiring, { data: Uint8Array.of(2), expires: Date.now() + 100, owner });
+      await store.create(deleted, { data: Uint8Array.of(3), expires: Date.now() + HOUR_MS, owner });
+      await raw.del(store.prefix + deleted);
+      await sleep(250);
+      expect((await store.listOwned(owner)).map((r) => r.id)).toEqual([kept]);
+      expect(await raw.smembers(setKey(owner))).toEqual([kept]);
+    });
+
+    it('lists data byte for byte, every byte value included', async () => {
+      const owner = newOwner();
+      const id = freshId();
+      const data = Uint8Array.from({ length: 512 }, (_, i) => (i * 151) & 0xff);
+      await store.create(id, { data, expires: Date.now() + HOUR_MS, owner });
+      const [listed] = await store.listOwned(owner);
+      expect(Buffer.from(listed!.data).equals(Buffer.from(data))).toBe(true);
+    });
+
+    it('keeps the record and the sets in step under concurrent updates moving it between owners', async () => {
+      const [ada, bob] = [newOwner(), newOwner()];
+      const id = freshId();
+      await store.create(id, { data: Uint8Array.of(0), expires: Date.now() + HOUR_MS, owner: ada });
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          store.update(id, { data: Uint8Array.of(i), expires: Date.now() + HOUR_MS, owner: i % 2 ? ada : bob }),
+        ),
+      );
+      const owner = (await store.get(id))!.owner!;
+      const other = owner === ada ? bob : ada;
+      expect(await raw.smembers(setKey(owner))).toEqual([id]);
+      expect(await raw.exists(setKey(other))).toBe(0);
+    });
+
+    it('refuses an empty, oversized or non-string owner with a TypeError naming the limit, and writes nothing', async () => {
+      const id = freshId();
+      for (const owner of ['', 'x'.repeat(256), 42]) {
+        const write = { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS, owner: owner as string };
+        await expect(store.create(id, write)).rejects.toThrow(/`owner` must be a non-empty string of at most 255 UTF-8 bytes/);
+        await expect(store.listOwned(owner as string)).rejects.toThrow(TypeError);
+        await expect(store.destroyOwned(owner as string)).rejects.toThrow(TypeError);
+      }
+      expect(await store.get(id)).toBeUndefined();
+    });
+  });
+
+  describe('RedisStore owner sets on a client with its own keyPrefix', () => {
+    const keyPrefix = uniquePrefix('redis-owners-kp');
+    let prefixed: Redis;
+    afterAll(async () => {
+      await deleteKeys(clients[0]!, keyPrefix);
+      prefixed.disconnect();
+    });
+
+    it('puts the set beside the records, under both prefixes, and finds the records from it', async () => {
+      prefixed = new Redis(REDIS_URL, { keyPrefix, maxRetriesPerRequest: 0 });
+      const store = new RedisStore({ client: prefixed, prefix: 'sess:' });
+      const owner = newOwner();
+      const [a, b] = [freshId(), freshId()];
+      await store.create(a, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS, owner });
+      await store.create(b, { data: Uint8Array.of(2), expires: Date.now() + HOUR_MS, owner });
+      expect((await clients[0]!.smembers(`${keyPrefix}sess:owner:${owner}`)).sort()).toEqual([a, b].sort());
+      expect((await store.listOwned(owner)).map((r) => r.id).sort()).toEqual([a, b].sort());
+      expect(await store.destroyOwned(owner, a)).toBe(1);
+      expect(await clients[0]!.exists(`${keyPrefix}sess:${b}`)).toBe(0);
+      expect(await clients[0]!.exists(`${keyPrefix}sess:${a}`)).toBe(1);
+    });
+  });
+});
