@@ -1,42 +1,34 @@
 /** FileStore: one file per session, atomic temp-file + rename writes, safe between processes. */
 
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, opendir, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { SessionStoreError } from '../src/errors.js';
 import { KeyedQueue } from '../src/keyed-queue.js';
-import type { RecordWrite, Store, StoredRecord } from '../src/store.js';
-import { EXPIRES_OFFSET, MAX_DATA_BYTES, encodeExpires, encodeHeader, type FileHeader, type HeaderRead } from './file/header.js';
-import { errorCode, readHeader, readRecordFile, writeAll } from './file/io.js';
-import { LOCK_WAIT_MS, acquireLock, breakIfStale, releaseLock, stillHeld, type HeldLock } from './file/lock.js';
+import type { OwnedRecord, RecordWrite, Store, StoredRecord } from '../src/store.js';
+import { EXPIRES_OFFSET, encodeExpires, encodeHeader, isLive, isPrunable, type HeaderRead } from './file/header.js';
+import { checkOwner, checkWrite, fsFailure, isStoreId, lockTimeout, lostLock } from './file/checks.js';
+import { errorCode, peekHeader, readHeader, readRecordFile, writeNewFile } from './file/io.js';
+import { acquireLock, releaseLock, stillHeld, type HeldLock } from './file/lock.js';
 import { resolveOptions, type FileStoreOptions } from './file/options.js';
+import { OwnerIndex } from './file/owners.js';
+import { sweep } from './file/sweep.js';
 
 export type { FileStoreOptions } from './file/options.js';
-
-/** A temp file older than this belongs to a writer that died; no live write takes a minute. */
-const STALE_TEMP_MS = 60_000;
-
-/** The ids a store is given: SHA-256 digests in base64url. Nothing else may become a file name. */
-const STORE_ID = /^[A-Za-z0-9_-]{43}$/;
-const SESSION_NAME = /^([A-Za-z0-9_-]{43})\.sess$/;
-const TEMP_NAME = /^[A-Za-z0-9_-]{43}\.[0-9a-f]{16}\.tmp$/;
-const LOCK_NAME = /^[A-Za-z0-9_-]{43}\.lock$/;
 
 const log = debuglog('koa-session-kit');
 const noop = (): void => undefined;
 
-const isLive = (read: HeaderRead | undefined): read is { kind: 'header'; header: FileHeader } =>
-  read?.kind === 'header' && read.header.expires > Date.now();
-
 /**
  * Sessions as files: one per session in `dir`, named after the store id (a SHA-256 digest, so
  * nothing a client sends shapes a path). Each file is a 32-byte header (format, expiry, version,
- * length) and the data bytes exactly as given. Writes go to a temp file in the same directory,
+ * lengths), the owner and the data bytes exactly as given. Writes go to a temp file in the same directory,
  * are flushed (`fsync` option) and renamed into place, so a crash leaves the old file or the new
  * one. Version checks hold between processes sharing `dir` (see `file/lock.ts` for how); within
- * a process, writes to one id run one after another. Reads take no lock.
+ * a process, writes to one id run one after another. Reads take no lock. A session's owner is also
+ * indexed on disk, in `dir/owners/` (see `file/owners.ts`).
  *
  * Pick it for one machine, or several processes on it (cluster), with no database to run.
  */
@@ -45,6 +37,7 @@ export class FileStore implements Store {
   readonly #fsync: boolean;
   /** Each id's writes in this process, one after another. */
   readonly #queue = new KeyedQueue();
+  readonly #owners: OwnerIndex;
   #dirReady: Promise<void> | undefined;
   #pruning: Promise<number> | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -53,6 +46,7 @@ export class FileStore implements Store {
     const resolved = resolveOptions(options);
     this.#dir = resolved.dir;
     this.#fsync = resolved.fsync;
+    this.#owners = new OwnerIndex(resolved.dir);
     if (resolved.pruneInterval !== false) {
       this.#timer = setInterval(() => {
         this.prune().catch((error: unknown) => log('FileStore: scheduled prune of %s failed: %o', this.#dir, error));
@@ -68,12 +62,12 @@ export class FileStore implements Store {
 
   /** Reads without a lock (every file appears whole, by rename); a malformed id, an expired or untrustworthy file is `undefined`. */
   async get(id: string): Promise<StoredRecord | undefined> {
-    if (!this.#validId('get', id)) return undefined;
+    if (!isStoreId('get', id)) return undefined;
     let read;
     try {
       read = await readRecordFile(this.#sessionPath(id), Date.now());
     } catch (error) {
-      throw this.#wrap('get', error);
+      throw fsFailure(this.#dir, 'get', error);
     }
     if (read === undefined || read.kind === 'expired') return undefined;
     if (read.kind !== 'record') {
@@ -82,30 +76,47 @@ export class FileStore implements Store {
       log('FileStore: ignoring %s (%s)', this.#sessionPath(id), why);
       return undefined;
     }
-    return { data: read.data, expires: read.header.expires, version: read.header.version };
+    const { expires, version, owner } = read.header;
+    return owner === undefined ? { data: read.data, expires, version } : { data: read.data, expires, version, owner };
   }
 
   /** Writes version 1 unless a live session has the id, in this process or any other sharing `dir`. */
   async create(id: string, record: RecordWrite): Promise<boolean> {
-    this.#checkWrite('create', id, record);
+    checkWrite('create', id, record);
     return this.#queued(id, 'create', async () => {
       const path = this.#sessionPath(id);
       const temp = await this.#writeTemp(id, record, 1);
       let placed = false;
       try {
-        try {
-          await link(temp, path); // fails with EEXIST when the name is taken: O_EXCL for a whole file
-          return true;
-        } catch (error) {
-          if (errorCode(error) !== 'EEXIST') throw error;
+        if (record.owner === undefined) {
+          try {
+            await link(temp, path); // fails with EEXIST when the name is taken: O_EXCL for a whole file
+            return true;
+          } catch (error) {
+            if (errorCode(error) !== 'EEXIST') throw error;
+          }
         }
         // Something holds the name: a live session (refuse), or an expired or corrupt file, which
-        // create may replace, under the lock so no locked writer is mid-way on it.
+        // create may replace, under the lock so no locked writer is mid-way on it. An owned session
+        // is created under the lock too, its index entry first (see `file/owners.ts`).
         return await this.#locked(id, 'create', async (lock) => {
-          const current = await this.#peek(path);
-          if (isLive(current) || current?.kind === 'newer') return false;
-          await this.#commit(lock, 'create', temp, path);
-          placed = true;
+          const current = await peekHeader(path);
+          if (isLive(current, Date.now()) || current?.kind === 'newer') return false;
+          if (record.owner !== undefined) await this.#owners.add(record.owner, id);
+          if (current === undefined) {
+            // Nothing to replace: link, as above, since a lock-free create may take the name meanwhile.
+            if (!(await stillHeld(lock))) throw lostLock(this.#dir, 'create');
+            try {
+              await link(temp, path);
+            } catch (error) {
+              if (errorCode(error) === 'EEXIST') return false;
+              throw error;
+            }
+          } else {
+            await this.#commit(lock, 'create', temp, path);
+            placed = true;
+          }
+          await this.#leaveOwner(current, record.owner, id);
           return true;
         });
       } finally {
@@ -116,21 +127,23 @@ export class FileStore implements Store {
 
   /** Replaces a live session, at `expectedVersion` when given, under the id's lock: a new file renamed into place. */
   async update(id: string, record: RecordWrite, expectedVersion?: number): Promise<number | undefined> {
-    this.#checkWrite('update', id, record);
+    checkWrite('update', id, record);
     return this.#queued(id, 'update', () =>
       this.#locked(id, 'update', async (lock) => {
         const path = this.#sessionPath(id);
-        const current = await this.#peek(path);
-        if (!isLive(current)) return undefined;
+        const current = await peekHeader(path);
+        if (!isLive(current, Date.now())) return undefined;
         if (expectedVersion !== undefined && current.header.version !== expectedVersion) return undefined;
         const version = current.header.version + 1;
         const temp = await this.#writeTemp(id, record, version);
         try {
+          if (record.owner !== undefined && record.owner !== current.header.owner) await this.#owners.add(record.owner, id);
           await this.#commit(lock, 'update', temp, path);
         } catch (error) {
           await unlink(temp).catch(noop);
           throw error;
         }
+        await this.#leaveOwner(current, record.owner, id);
         return version;
       }),
     );
@@ -138,7 +151,7 @@ export class FileStore implements Store {
 
   /** Rewrites the 8 expiry bytes of a live session in place: no data rewrite, same version. */
   async touch(id: string, expires: number): Promise<boolean> {
-    this.#checkWrite('touch', id, { data: new Uint8Array(0), expires });
+    checkWrite('touch', id, { data: new Uint8Array(0), expires });
     return this.#queued(id, 'touch', () =>
       this.#locked(id, 'touch', async (lock) => {
         let handle: FileHandle;
@@ -149,8 +162,8 @@ export class FileStore implements Store {
           throw error;
         }
         try {
-          if (!isLive(await readHeader(handle))) return false;
-          if (!(await stillHeld(lock))) throw this.#lostLock('touch');
+          if (!isLive(await readHeader(handle), Date.now())) return false;
+          if (!(await stillHeld(lock))) throw lostLock(this.#dir, 'touch');
           // Rewriting 8 bytes in place, under the lock, leaves the data alone. The expiry lives in
           // the first disk sector, which is written whole, so a crash leaves the old or new value.
           await handle.write(encodeExpires(expires), 0, 8, EXPIRES_OFFSET);
@@ -165,20 +178,51 @@ export class FileStore implements Store {
 
   /** Removes the session file; a missing one is fine. */
   async destroy(id: string): Promise<void> {
-    this.#checkWrite('destroy', id, undefined);
+    checkWrite('destroy', id, undefined);
     // Under the lock, so a writer that has checked the file but not yet renamed cannot resurrect it.
     await this.#queued(id, 'destroy', () =>
       this.#locked(id, 'destroy', async () => {
-        await unlink(this.#sessionPath(id)).catch((error: unknown) => {
+        const path = this.#sessionPath(id);
+        const current = await peekHeader(path);
+        await unlink(path).catch((error: unknown) => {
           if (errorCode(error) !== 'ENOENT') throw error;
         });
+        await this.#leaveOwner(current, undefined, id);
       }),
     );
   }
 
   /**
+   * The owner's live sessions: the ids in its index directory, each read and checked against the
+   * record's own owner; entries whose record is gone, expired or someone else's are removed.
+   */
+  async listOwned(owner: string): Promise<OwnedRecord[]> {
+    checkOwner(owner);
+    const ids = await this.#ownedIds('listOwned', owner);
+    const listed = await Promise.all(
+      ids.map(async (id): Promise<OwnedRecord | undefined> => {
+        const read = await readRecordFile(this.#sessionPath(id), Date.now()).catch((error: unknown) =>
+          Promise.reject(fsFailure(this.#dir, 'listOwned', error)),
+        );
+        if (read?.kind === 'record' && read.header.owner === owner) return { id, data: read.data, expires: read.header.expires };
+        if (read?.kind !== 'newer') await this.#dropOwned('listOwned', owner, id, false);
+        return undefined;
+      }),
+    );
+    return listed.filter((record) => record !== undefined);
+  }
+
+  /** Destroys each of the owner's sessions but `except`, each under its lock; resolves to how many live ones went. */
+  async destroyOwned(owner: string, except?: string): Promise<number> {
+    checkOwner(owner);
+    const ids = (await this.#ownedIds('destroyOwned', owner)).filter((id) => id !== except);
+    const gone = await Promise.all(ids.map((id) => this.#dropOwned('destroyOwned', owner, id, true)));
+    return gone.filter(Boolean).length;
+  }
+
+  /**
    * Removes expired sessions, files this store cannot have written whole, temp files older than
-   * a minute and stale locks, reading 32-byte headers only. Resolves to how many sessions
+   * a minute and stale locks, reading headers only. Resolves to how many sessions
    * (expired or corrupt) went. A call while one runs joins it.
    */
   prune(): Promise<number> {
@@ -196,102 +240,94 @@ export class FileStore implements Store {
   }
 
   async #prune(): Promise<number> {
-    let entries;
     try {
-      entries = await opendir(this.#dir);
+      return await sweep(
+        this.#dir,
+        (id) => this.#pruneSession(id),
+        (id) => this.#tempPath(id),
+      );
     } catch (error) {
-      if (errorCode(error) === 'ENOENT') return 0;
-      throw this.#wrap('prune', error);
+      throw error instanceof SessionStoreError ? error : fsFailure(this.#dir, 'prune', error);
     }
-    let removed = 0;
-    try {
-      for await (const entry of entries) {
-        if (!entry.isFile()) continue;
-        const path = join(this.#dir, entry.name);
-        const session = SESSION_NAME.exec(entry.name);
-        if (session !== null) {
-          if (await this.#pruneSession(session[1]!)) removed++;
-        } else if (TEMP_NAME.test(entry.name)) {
-          const info = await stat(path).catch(() => undefined);
-          if (info !== undefined && Date.now() - info.mtimeMs > STALE_TEMP_MS) await unlink(path).catch(noop);
-        } else if (LOCK_NAME.test(entry.name)) {
-          await breakIfStale(path, () => this.#tempPath(entry.name.slice(0, 43)));
-        }
-      }
-    } catch (error) {
-      throw error instanceof SessionStoreError ? error : this.#wrap('prune', error);
-    }
-    return removed;
   }
 
   /** True when the session was removed: expired, or not a whole file of a format we know. */
   async #pruneSession(id: string): Promise<boolean> {
     const path = this.#sessionPath(id);
-    if (!this.#prunable(await this.#peek(path))) return false;
+    if (!isPrunable(await peekHeader(path), Date.now())) return false;
     // Check again under the lock: a create may have replaced it since.
     return this.#queued(id, 'prune', () =>
       this.#locked(id, 'prune', async () => {
-        if (!this.#prunable(await this.#peek(path))) return false;
+        const current = await peekHeader(path);
+        if (!isPrunable(current, Date.now())) return false;
         try {
           await unlink(path);
-          return true;
         } catch (error) {
           if (errorCode(error) === 'ENOENT') return false;
           throw error;
         }
+        await this.#leaveOwner(current, undefined, id);
+        return true;
       }),
     );
   }
 
-  #prunable(read: HeaderRead | undefined): boolean {
-    if (read === undefined || read.kind === 'newer') return false;
-    return read.kind === 'corrupt' || read.header.expires <= Date.now();
+  #ownedIds(operation: string, owner: string): Promise<string[]> {
+    return this.#owners.ids(owner).catch((error: unknown) => Promise.reject(fsFailure(this.#dir, operation, error)));
   }
 
-  /** The header of the file at `path` (see `readHeader`), `undefined` when there is none. */
-  async #peek(path: string): Promise<HeaderRead | undefined> {
-    let handle: FileHandle;
-    try {
-      handle = await open(path, 'r');
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return undefined;
-      throw error;
-    }
-    try {
-      return await readHeader(handle);
-    } finally {
-      await handle.close().catch(noop);
-    }
+  /**
+   * Under the id's lock: removes the index entry unless the record is a live session of `owner`
+   * (when `destroy` is false) and, when `destroy` is true, the owner's record too. True when a live
+   * session of the owner was destroyed.
+   */
+  #dropOwned(operation: string, owner: string, id: string, destroy: boolean): Promise<boolean> {
+    return this.#queued(id, operation, () =>
+      this.#locked(id, operation, async () => {
+        const path = this.#sessionPath(id);
+        const current = await peekHeader(path);
+        if (current?.kind === 'newer') return false;
+        const owned = current?.kind === 'header' && current.header.owner === owner;
+        if (owned && !destroy && isLive(current, Date.now())) return false;
+        if (owned && destroy) {
+          await unlink(path).catch((error: unknown) => {
+            if (errorCode(error) !== 'ENOENT') throw error;
+          });
+        }
+        await this.#owners.remove(owner, id);
+        return owned && destroy && isLive(current, Date.now());
+      }),
+    );
   }
 
-  /** Writes header and data to a fresh temp file in `dir`, flushed when `fsync` is on; removes it on failure. */
+  /** After a write under the lock: forgets the record's previous owner when it has another now (or none). */
+  async #leaveOwner(previous: HeaderRead | undefined, owner: string | undefined, id: string): Promise<void> {
+    if (previous?.kind !== 'header' || previous.header.owner === undefined || previous.header.owner === owner) return;
+    // The record is written: a stale entry left by a failure here is dropped by the next listing.
+    await this.#owners
+      .remove(previous.header.owner, id)
+      .catch((error: unknown) => log('FileStore: could not update the owner index: %o', error));
+  }
+
+  /** Writes header, owner and data to a fresh temp file in `dir`, flushed when `fsync` is on. */
   async #writeTemp(id: string, record: RecordWrite, version: number): Promise<string> {
     await this.#ensureDir();
+    const owner = Buffer.from(record.owner ?? '', 'utf8');
+    const chunks = [encodeHeader(record.expires, version, record.data.length, owner.length), owner, record.data];
     const temp = this.#tempPath(id);
-    let handle: FileHandle;
     try {
-      handle = await open(temp, 'wx', 0o600);
+      await writeNewFile(temp, chunks, this.#fsync);
     } catch (error) {
       if (errorCode(error) !== 'ENOENT') throw error;
-      // The directory was removed under us: make it again, once.
-      this.#dirReady = undefined;
+      this.#dirReady = undefined; // the directory was removed under us: make it again, once
       await this.#ensureDir();
-      handle = await open(temp, 'wx', 0o600);
-    }
-    try {
-      await writeAll(handle, [encodeHeader(record.expires, version, record.data.length), record.data]);
-      if (this.#fsync) await handle.datasync();
-      await handle.close();
-    } catch (error) {
-      await handle.close().catch(noop);
-      await unlink(temp).catch(noop);
-      throw error;
+      await writeNewFile(temp, chunks, this.#fsync);
     }
     return temp;
   }
 
   async #commit(lock: HeldLock, operation: string, temp: string, path: string): Promise<void> {
-    if (!(await stillHeld(lock))) throw this.#lostLock(operation);
+    if (!(await stillHeld(lock))) throw lostLock(this.#dir, operation);
     await rename(temp, path);
   }
 
@@ -305,12 +341,7 @@ export class FileStore implements Store {
       await this.#ensureDir();
       return acquireLock(path, () => this.#tempPath(id));
     });
-    if (lock === undefined) {
-      throw new SessionStoreError(
-        `koa-session-kit: FileStore could not ${operation} a session in ${this.#dir}: its lock stayed taken for ${LOCK_WAIT_MS} ms`,
-        { operation },
-      );
-    }
+    if (lock === undefined) throw lockTimeout(this.#dir, operation);
     try {
       return await task(lock);
     } finally {
@@ -324,7 +355,7 @@ export class FileStore implements Store {
       try {
         return await task();
       } catch (error) {
-        throw error instanceof SessionStoreError ? error : this.#wrap(operation, error);
+        throw error instanceof SessionStoreError ? error : fsFailure(this.#dir, operation, error);
       }
     });
   }
@@ -337,50 +368,11 @@ export class FileStore implements Store {
     return this.#dirReady;
   }
 
-  #validId(operation: string, id: unknown): id is string {
-    if (typeof id === 'string' && STORE_ID.test(id)) return true;
-    log('FileStore: %s refused an id that is not a 43-character base64url digest', operation);
-    return false;
-  }
-
-  /** Throws (into the caller's rejection) before any file is touched when the input is not a store id and a record. */
-  #checkWrite(operation: string, id: unknown, record: RecordWrite | undefined): void {
-    if (!this.#validId(operation, id)) {
-      throw new SessionStoreError(
-        `koa-session-kit: FileStore refused to ${operation} a session: the id is not a 43-character base64url digest`,
-        { operation },
-      );
-    }
-    if (record === undefined) return;
-    if (!(record.data instanceof Uint8Array) || record.data.length > MAX_DATA_BYTES || !Number.isFinite(record.expires)) {
-      throw new SessionStoreError(
-        `koa-session-kit: FileStore refused to ${operation} a session: it needs data bytes (at most 4 GiB) and a finite expiry`,
-        { operation },
-      );
-    }
-  }
-
   #sessionPath(id: string): string {
     return join(this.#dir, `${id}.sess`);
   }
 
   #tempPath(id: string): string {
     return join(this.#dir, `${id}.${randomBytes(8).toString('hex')}.tmp`);
-  }
-
-  #lostLock(operation: string): SessionStoreError {
-    return new SessionStoreError(
-      `koa-session-kit: FileStore gave up on ${operation} in ${this.#dir}: it held the lock so long that another process broke it`,
-      { operation },
-    );
-  }
-
-  #wrap(operation: string, cause: unknown): SessionStoreError {
-    const code = errorCode(cause);
-    const why = typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause);
-    return new SessionStoreError(`koa-session-kit: FileStore could not ${operation} a session in ${this.#dir} (${why})`, {
-      operation,
-      cause,
-    });
   }
 }

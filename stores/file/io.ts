@@ -1,9 +1,9 @@
 /** Small FileHandle helpers for FileStore: whole reads, whole writes, header reads, error codes. */
 
 import fs from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { HEADER_BYTES, parseHeader, type FileHeader, type HeaderRead } from './header.js';
+import { HEADER_BYTES, MAX_OWNER_BYTES, parseHeader, type FileHeader, type HeaderRead } from './header.js';
 
 /** The `code` of a Node.js system error (`ENOENT`, `EEXIST`...), if it has one. */
 export function errorCode(error: unknown): unknown {
@@ -22,16 +22,33 @@ export async function readFully(handle: FileHandle, bytes: Uint8Array, position:
 }
 
 /**
- * Reads and parses the first 32 bytes of a file, and reads as corrupt a file whose size differs
- * from what its header promises (one fstat), so writers agree with `get` on what is a session.
+ * Reads and parses the header and owner at the start of a file (one read of at most 287 bytes),
+ * and reads as corrupt a file whose size differs from what its header promises (one fstat), so
+ * writers agree with `get` on what is a session.
  */
 export async function readHeader(handle: FileHandle): Promise<HeaderRead> {
-  const bytes = Buffer.alloc(HEADER_BYTES);
+  const bytes = Buffer.alloc(HEADER_BYTES + MAX_OWNER_BYTES);
   const read = parseHeader(bytes, await readFully(handle, bytes, 0));
-  if (read.kind === 'header' && (await handle.stat()).size !== HEADER_BYTES + read.header.length) {
+  if (read.kind === 'header' && (await handle.stat()).size !== read.header.dataOffset + read.header.length) {
     return { kind: 'corrupt', reason: 'length differs from its header' };
   }
   return read;
+}
+
+/** The header of the file at `path` (see {@link readHeader}), `undefined` when there is none. */
+export async function peekHeader(path: string): Promise<HeaderRead | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    return await readHeader(handle);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
 }
 
 /** Writes every byte of `chunks`; `writev` may stop short (e.g. on a nearly full disk). */
@@ -45,6 +62,20 @@ export async function writeAll(handle: FileHandle, chunks: Uint8Array[]): Promis
       pending = pending.slice(1);
     }
     if (pending.length > 0 && bytesWritten > 0) pending = [pending[0]!.subarray(bytesWritten), ...pending.slice(1)];
+  }
+}
+
+/** Writes `chunks` to a new file at `path` (mode 0600), flushed when `fsync` is set; removes it on failure. */
+export async function writeNewFile(path: string, chunks: Uint8Array[], fsync: boolean): Promise<void> {
+  const handle = await open(path, 'wx', 0o600);
+  try {
+    await writeAll(handle, chunks);
+    if (fsync) await handle.datasync();
+    await handle.close();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
+    throw error;
   }
 }
 
@@ -82,19 +113,20 @@ export async function readRecordFile(path: string, now: number): Promise<FileRea
     const read = parseHeader(first, filled);
     if (read.kind !== 'header') return read;
     if (read.header.expires <= now) return { kind: 'expired' };
-    const total = HEADER_BYTES + read.header.length;
+    const offset = read.header.dataOffset;
+    const total = offset + read.header.length;
     if (filled > total) return { kind: 'torn' };
     // The length field is only a claim: a corrupt one (up to 4 GiB) must not size an allocation
     // before the file's own size backs it. Records that fit the first read need no fstat.
     if (filled < total && (await fstatFd(fd)).size !== total) return { kind: 'torn' };
     // One spare byte past the promised end: if a read fills it, the file is longer than its header says.
     const data = new Uint8Array(read.header.length + 1);
-    data.set(first.subarray(HEADER_BYTES, filled));
-    filled -= HEADER_BYTES;
+    data.set(first.subarray(offset, filled));
+    filled -= offset;
     // A short first read ending exactly where the header says is the end of the file.
-    if (filled < read.header.length || filled + HEADER_BYTES === FIRST_READ_BYTES) {
+    if (filled < read.header.length || filled + offset === FIRST_READ_BYTES) {
       while (filled < data.length) {
-        const { bytesRead } = await readFd(fd, data, filled, data.length - filled, HEADER_BYTES + filled);
+        const { bytesRead } = await readFd(fd, data, filled, data.length - filled, offset + filled);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }

@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { digestId, generateId } from '../../../src/id.js';
 import { FileStore } from '../../../stores/file.js';
-import { encodeHeader } from '../../../stores/file/header.js';
+import { FORMAT_VERSION, encodeHeader } from '../../../stores/file/header.js';
 import { exited, forkFixture, nextMessage, removeTempDirs, tempDir } from '../../helpers/file-store.js';
 
 const HOUR_MS = 3_600_000;
@@ -31,7 +31,7 @@ describe('FileStore#prune()', () => {
     await store.create(live, record(Date.now() + HOUR_MS));
     await writeFile(join(dir, `${corrupt}.sess`), 'not a session');
     const future = encodeHeader(Date.now() - HOUR_MS, 1, 0);
-    future[4] = 2; // a newer format, even one that looks expired, is a later release's business
+    future[4] = FORMAT_VERSION + 1; // a newer format, even one that looks expired, is a later release's business
     await writeFile(join(dir, `${newer}.sess`), future);
     await writeFile(join(dir, `${torn}.sess`), encodeHeader(Date.now() + HOUR_MS, 1, 10));
 

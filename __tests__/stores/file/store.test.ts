@@ -6,9 +6,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { digestId, generateId } from '../../../src/id.js';
 import { FileStore } from '../../../stores/file.js';
-import { encodeHeader } from '../../../stores/file/header.js';
+import { FORMAT_VERSION, encodeHeader } from '../../../stores/file/header.js';
 import { removeTempDirs, tempDir } from '../../helpers/file-store.js';
-import { describeStoreContract } from '../shared/contract.js';
+import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
 
 const HOUR_MS = 3_600_000;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,6 +23,10 @@ describeStoreContract('FileStore', {
 
 describeStoreContract('FileStore with fsync off', {
   make: async () => new FileStore({ dir: await tempDir('contract-nosync'), fsync: false }),
+});
+
+describeOwnerContract('FileStore', {
+  make: async () => new FileStore({ dir: join(await tempDir('owner-contract'), 'sessions') }),
 });
 
 describe('new FileStore() over a directory another store wrote', () => {
@@ -101,17 +105,18 @@ describe('FileStore on-disk format', () => {
     await store.close();
   });
 
-  it('writes a 32-byte header (magic, format 1, expiry, version, length) then the data exactly', async () => {
+  it('writes a 32-byte header (magic, format 2, expiry, version, lengths) then the data exactly', async () => {
     const dir = await tempDir('format-write');
     const store = new FileStore({ dir });
     const id = freshId();
     const data = bytes(0, 255, 10, 13);
     await store.create(id, { data, expires: 1_900_000_000_123 });
     const file = await readFile(join(dir, `${id}.sess`));
-    expect(file.subarray(0, 8)).toEqual(Buffer.from([0x4b, 0x53, 0x4b, 0x46, 1, 0, 0, 0]));
+    expect(file.subarray(0, 8)).toEqual(Buffer.from([0x4b, 0x53, 0x4b, 0x46, 2, 0, 0, 0]));
     expect(file.readDoubleLE(8)).toBe(1_900_000_000_123);
     expect(file.readDoubleLE(16)).toBe(1);
     expect(file.readUInt32LE(24)).toBe(4);
+    expect(file.readUInt32LE(28)).toBe(0); // no owner: owner length 0, reserved 0
     expect(file.subarray(32)).toEqual(Buffer.from(data));
     await store.close();
   });
@@ -121,7 +126,7 @@ describe('FileStore on-disk format', () => {
     const store = new FileStore({ dir });
     const whole = Buffer.concat([encodeHeader(Date.now() + HOUR_MS, 1, 3), Buffer.from([1, 2, 3])]);
     const newer = Buffer.from(whole);
-    newer[4] = 2;
+    newer[4] = FORMAT_VERSION + 1;
     const cases: Record<string, Buffer> = {
       foreign: Buffer.from('{"cookie":{"maxAge":1000},"user":"ada"}'),
       empty: Buffer.alloc(0),
