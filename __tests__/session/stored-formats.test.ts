@@ -22,6 +22,7 @@ import {
   CREATED,
   ENVELOPE_CASES,
   EXPIRES,
+  FILE_OWNER,
   fixturesOf,
   type EnvelopeCase,
 } from '../fixtures/formats/spec.js';
@@ -112,8 +113,26 @@ describe('the FileStore session file', () => {
     expect((await readFile(join(dir, name))).subarray(0, 5)).toEqual(Buffer.from([...Buffer.from('KSKF'), version]));
     const record = await store.get(digestOf(cookie));
     expect([record?.expires, record?.version]).toEqual([EXPIRES, 1]);
+    // Format 1 predates owners: its sessions have none.
+    expect(record?.owner).toBe(version >= 2 ? FILE_OWNER : undefined);
     const read = await app.get('/read').set('Cookie', cookie).expect(200);
     expect(read.body).toMatchObject({ same: true, created: CREATED });
+  });
+
+  // Format 2, as stores/file/header.ts lays it out: format 1's header with the owner's length at 28-29, the owner, the data.
+  it.each(files.filter((f) => f.version === 2))('lays out $name as format 2: the owner between header and data', async ({ name }) => {
+    const bytes = await readFile(join(dir, name));
+    const owner = Buffer.from(FILE_OWNER, 'utf8');
+    expect([bytes.readDoubleLE(8), bytes.readDoubleLE(16), bytes.readUInt16LE(28), bytes.readUInt16LE(30)]).toEqual([
+      EXPIRES,
+      1,
+      owner.length,
+      0,
+    ]);
+    expect(bytes.subarray(32, 32 + owner.length)).toEqual(owner);
+    const envelope = await hex(envelopes.find((e) => e.version === 1 && e.serializer === CARRIED)!.name);
+    expect(bytes.readUInt32LE(24)).toBe(envelope.length);
+    expect(bytes.subarray(32 + owner.length)).toEqual(envelope);
   });
 });
 
