@@ -20,8 +20,8 @@ import type { Cluster, Redis } from 'ioredis';
  * minus ARGV[1] (the part after P), so the client's keyPrefix is honoured. Redis Cluster demands
  * that every key of a script share one hash slot, and a record is found by its id alone while its
  * owner may change: records and their owner's set can only share a slot when the whole store does,
- * i.e. a hash tag in the prefix (`{sess}:`), which the key layout above already allows. Cluster
- * support with sharded records is issue territory of its own (the index then cannot be atomic).
+ * i.e. a hash tag in the prefix (`{sess}:`), which the key layout above already allows. Records
+ * sharded across a Cluster are a later issue: there, the index could not change atomically with them.
  */
 
 /** Shared head of every script: P, and the index key of an owner. */
