@@ -71,10 +71,10 @@ describeWithRedis('RedisStore owners', () => {
 
     it('disappears by itself when every session of an owner who never comes back has expired', async () => {
       const owner = newOwner();
-      await store.create(freshId(), { data: Uint8Array.of(1), expires: Date.now() + 100, owner });
-      await store.create(freshId(), { data: Uint8Array.of(1), expires: Date.now() + 150, owner });
+      await store.create(freshId(), { data: Uint8Array.of(1), expires: Date.now() + 400, owner });
+      await store.create(freshId(), { data: Uint8Array.of(1), expires: Date.now() + 500, owner });
       expect(await raw.scard(setKey(owner))).toBe(2);
-      await sleep(300);
+      await sleep(700);
       expect(await raw.exists(setKey(owner))).toBe(0);
     });
 
