@@ -201,13 +201,9 @@ export function checkKeyLength(option: string, key: string | Uint8Array): void {
 /** The longest owner accepted, in UTF-8 bytes: room for any user id, not for data smuggled in as one. */
 export const MAX_OWNER_BYTES = 255;
 
-/** An owner as `session.owner` and the owner API accept it: a non-empty string of at most {@link MAX_OWNER_BYTES}. */
+/** An owner as `session.owner`, the owner API and every store accept it: a non-empty string of at most {@link MAX_OWNER_BYTES}. */
 export function checkOwner(option: string, owner: unknown): string {
-  if (typeof owner !== 'string' || owner.length === 0 || Buffer.byteLength(owner, 'utf8') > MAX_OWNER_BYTES) {
-    const received = typeof owner === 'string' ? `a string of ${Buffer.byteLength(owner, 'utf8')} bytes` : typeof owner;
-    throw new TypeError(
-      `koa-session-kit: \`${option}\` must be a user id: a non-empty string of at most ${MAX_OWNER_BYTES} UTF-8 bytes (received ${received})`,
-    );
-  }
-  return owner;
+  if (typeof owner === 'string' && owner !== '' && Buffer.byteLength(owner, 'utf8') <= MAX_OWNER_BYTES) return owner;
+  const received = typeof owner === 'string' ? `${Buffer.byteLength(owner, 'utf8')} bytes` : describeValue(owner);
+  throw optionError(TypeError, option, `be a non-empty string of at most ${MAX_OWNER_BYTES} UTF-8 bytes`, received);
 }

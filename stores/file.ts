@@ -9,7 +9,8 @@ import { SessionStoreError } from '../src/errors.js';
 import { KeyedQueue } from '../src/keyed-queue.js';
 import type { OwnedRecord, RecordWrite, Store, StoredRecord } from '../src/store.js';
 import { EXPIRES_OFFSET, encodeExpires, encodeHeader, isLive, isPrunable, type HeaderRead } from './file/header.js';
-import { checkOwner, checkWrite, fsFailure, isStoreId, lockTimeout, lostLock } from './file/checks.js';
+import { checkOwner } from '../src/option-checks.js';
+import { checkWrite, fsFailure, isStoreId, lockTimeout, lostLock } from './file/checks.js';
 import { errorCode, peekHeader, readHeader, readRecordFile, writeNewFile } from './file/io.js';
 import { acquireLock, releaseLock, stillHeld, type HeldLock } from './file/lock.js';
 import { resolveOptions, type FileStoreOptions } from './file/options.js';
@@ -197,7 +198,7 @@ export class FileStore implements Store {
    * record's own owner; entries whose record is gone, expired or someone else's are removed.
    */
   async listOwned(owner: string): Promise<OwnedRecord[]> {
-    checkOwner(owner);
+    checkOwner('owner', owner);
     const ids = await this.#ownedIds('listOwned', owner);
     const listed = await Promise.all(
       ids.map(async (id): Promise<OwnedRecord | undefined> => {
@@ -214,7 +215,7 @@ export class FileStore implements Store {
 
   /** Destroys each of the owner's sessions but `except`, each under its lock; resolves to how many live ones went. */
   async destroyOwned(owner: string, except?: string): Promise<number> {
-    checkOwner(owner);
+    checkOwner('owner', owner);
     const ids = (await this.#ownedIds('destroyOwned', owner)).filter((id) => id !== except);
     const gone = await Promise.all(ids.map((id) => this.#dropOwned('destroyOwned', owner, id, true)));
     return gone.filter(Boolean).length;

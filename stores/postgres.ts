@@ -6,8 +6,8 @@ import { SessionStoreError } from '../src/errors.js';
 import {
   checkBoolean,
   checkOptions,
+  checkOwner,
   checkPruneInterval,
-  describeValue,
   optionError,
   wrongType,
   type ForeignOptions,
@@ -65,7 +65,6 @@ export interface PostgresStoreOptions extends PostgresTimeouts {
 
 const DEFAULT_PRUNE_INTERVAL_MS = 15 * 60_000;
 /** An owner is a user id: room for any, not for data smuggled in as one (the middleware checks the same). */
-const MAX_OWNER_BYTES = 255;
 /** Rows per prune DELETE: short statements keep locks and WAL bursts small (Django's lesson with one big DELETE). */
 const PRUNE_BATCH_ROWS = 1_000;
 
@@ -183,7 +182,7 @@ export class PostgresStore implements Store {
 
   /** The owner's live sessions, through the partial index on `owner`: one statement. */
   async listOwned(owner: string): Promise<OwnedRecord[]> {
-    checkOwner(owner);
+    checkOwner('owner', owner);
     // Buffer is a Uint8Array; the three columns are exactly an OwnedRecord.
     const { rows } = await this.#query<OwnedRecord & { data: Buffer }>('listOwned', this.#sql.listOwned, [owner, Date.now()]);
     return rows;
@@ -191,7 +190,7 @@ export class PostgresStore implements Store {
 
   /** Deletes the owner's sessions but `except` in one statement; resolves to how many live ones went. */
   async destroyOwned(owner: string, except?: string): Promise<number> {
-    checkOwner(owner);
+    checkOwner('owner', owner);
     const values = [owner, except ?? null, Date.now()];
     const { rows } = await this.#query<{ revoked: number }>('destroyOwned', this.#sql.destroyOwned, values);
     return rows[0]?.revoked ?? 0;
@@ -313,14 +312,8 @@ export class PostgresStore implements Store {
 /** The owner column's value: NULL for none; a TypeError (the caller's mistake) for what no user id looks like. */
 function ownerOf(record: RecordWrite): string | null {
   if (record.owner === undefined) return null;
-  checkOwner(record.owner);
+  checkOwner('owner', record.owner);
   return record.owner;
-}
-
-function checkOwner(owner: unknown): asserts owner is string {
-  if (typeof owner === 'string' && owner !== '' && Buffer.byteLength(owner) <= MAX_OWNER_BYTES) return;
-  const received = typeof owner === 'string' ? `${Buffer.byteLength(owner)} bytes` : describeValue(owner);
-  throw optionError(TypeError, 'owner', `be a non-empty string of at most ${MAX_OWNER_BYTES} UTF-8 bytes`, received);
 }
 
 /** A driver error in one line; connection errors such as an AggregateError of ECONNREFUSED have no message. */

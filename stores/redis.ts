@@ -4,10 +4,11 @@ import { debuglog } from 'node:util';
 import type { Cluster, Redis } from 'ioredis';
 import { SessionStoreError } from '../src/errors.js';
 import {
-  MAX_TIMER_MS,
   checkDuration,
   checkOptions,
+  checkOwner,
   describeValue,
+  MAX_TIMER_MS,
   optionError,
   wrongType,
   type ForeignOptions,
@@ -70,7 +71,6 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
  */
 const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 /** An owner is a user id: room for any, not for data smuggled in as one (the middleware checks the same). */
-const MAX_OWNER_BYTES = 255;
 /** Where an owner's set of session ids lives, after the prefix (see `redis/scripts.ts`). */
 const OWNER_KEY = 'owner:';
 const debug = debuglog('koa-session-kit');
@@ -200,7 +200,7 @@ export class RedisStore implements Store {
 
   /** The owner's live sessions, from the owner's set; ids whose record expired or went leave the set. One script. */
   async listOwned(owner: string): Promise<OwnedRecord[]> {
-    checkOwner(owner);
+    checkOwner('owner', owner);
     const suffix = OWNER_KEY + owner;
     const args = [suffix, owner, String(Date.now())];
     const rows = await this.#run('listOwned', (client) => client.koaSessionKitV2ListOwnedBuffer(this.#prefix + suffix, ...args));
@@ -209,7 +209,7 @@ export class RedisStore implements Store {
 
   /** Deletes the owner's sessions but `except`, and their set entries, in one script; resolves to how many live ones went. */
   async destroyOwned(owner: string, except?: string): Promise<number> {
-    checkOwner(owner);
+    checkOwner('owner', owner);
     const suffix = OWNER_KEY + owner;
     const args = [suffix, owner, String(Date.now()), except ?? ''];
     return this.#run('destroyOwned', (client) => client.koaSessionKitV2DestroyOwned(this.#prefix + suffix, ...args));
@@ -282,14 +282,9 @@ export class RedisStore implements Store {
 /** ARGV shared by create and update: id, data, expiry as written, expiry for PEXPIREAT, the app's now, owner or ''. */
 function writeArgs(id: string, record: RecordWrite): [string, Buffer, string, string, string, string] {
   const owner = record.owner ?? '';
-  if (record.owner !== undefined) checkOwner(record.owner);
+  if (record.owner !== undefined) checkOwner('owner', record.owner);
   // PEXPIREAT needs an integer; rounding up keeps the key at least as long as the record lives.
   return [id, asBuffer(record.data), String(record.expires), String(Math.ceil(record.expires)), String(Date.now()), owner];
 }
 
 /** A TypeError (the caller's mistake) for what no user id looks like. */
-function checkOwner(owner: unknown): asserts owner is string {
-  if (typeof owner === 'string' && owner !== '' && Buffer.byteLength(owner) <= MAX_OWNER_BYTES) return;
-  const received = typeof owner === 'string' ? `${Buffer.byteLength(owner)} bytes` : describeValue(owner);
-  throw optionError(TypeError, 'owner', `be a non-empty string of at most ${MAX_OWNER_BYTES} UTF-8 bytes`, received);
-}

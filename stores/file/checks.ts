@@ -2,9 +2,9 @@
 
 import { debuglog } from 'node:util';
 import { SessionStoreError } from '../../src/errors.js';
-import { describeValue, optionError } from '../../src/option-checks.js';
+import { checkOwner } from '../../src/option-checks.js';
 import type { RecordWrite } from '../../src/store.js';
-import { MAX_DATA_BYTES, MAX_OWNER_BYTES } from './header.js';
+import { MAX_DATA_BYTES } from './header.js';
 import { errorCode } from './io.js';
 import { LOCK_WAIT_MS } from './lock.js';
 
@@ -21,11 +21,6 @@ export function isStoreId(operation: string, id: unknown): id is string {
 }
 
 /** A TypeError (the caller's mistake) for what no user id looks like. */
-export function checkOwner(owner: unknown): asserts owner is string {
-  if (typeof owner === 'string' && owner !== '' && Buffer.byteLength(owner) <= MAX_OWNER_BYTES) return;
-  const received = typeof owner === 'string' ? `${Buffer.byteLength(owner)} bytes` : describeValue(owner);
-  throw optionError(TypeError, 'owner', `be a non-empty string of at most ${MAX_OWNER_BYTES} UTF-8 bytes`, received);
-}
 
 /** Throws (into the caller's rejection) before any file is touched when the input is not a store id and a record. */
 export function checkWrite(operation: string, id: unknown, record: RecordWrite | undefined): void {
@@ -36,7 +31,7 @@ export function checkWrite(operation: string, id: unknown, record: RecordWrite |
     );
   }
   if (record === undefined) return;
-  if (record.owner !== undefined) checkOwner(record.owner);
+  if (record.owner !== undefined) checkOwner('owner', record.owner);
   if (!(record.data instanceof Uint8Array) || record.data.length > MAX_DATA_BYTES || !Number.isFinite(record.expires)) {
     throw new SessionStoreError(
       `koa-session-kit: FileStore refused to ${operation} a session: it needs data bytes (at most 4 GiB) and a finite expiry`,

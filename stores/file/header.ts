@@ -1,5 +1,7 @@
 /** FileStore's on-disk format: a fixed 32-byte header, the owner, then the data bytes exactly as given. */
 
+import { MAX_OWNER_BYTES } from '../../src/option-checks.js';
+
 /**
  * Layout, all numbers little-endian:
  *
@@ -29,7 +31,7 @@ export const FORMAT_VERSION = 2;
 const OLDEST_FORMAT = 1;
 
 /** An owner is a user id: room for any, not for data smuggled in as one (the middleware checks the same). */
-export const MAX_OWNER_BYTES = 255;
+export { MAX_OWNER_BYTES };
 
 /** Where the expiry sits, so `touch` can rewrite those 8 bytes in place. */
 export const EXPIRES_OFFSET = 8;
