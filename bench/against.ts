@@ -36,9 +36,13 @@ export async function prepareReference(ref: string, log: (line: string) => void)
   const root = await mkdtemp(join(tmpdir(), `kss-bench-ref-${commit}-`));
   const remove = (): Promise<void> => rm(root, { recursive: true, force: true });
   try {
-    const archive = spawnSync('sh', ['-c', `git archive --format=tar "$0" | tar -x -C "$1"`, commit, root], { cwd: ROOT, encoding: 'utf8' });
+    const archive = spawnSync('sh', ['-c', `git archive --format=tar "$0" | tar -x -C "$1"`, commit, root], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     if (archive.status !== 0) throw new Error(`git archive ${commit} failed: ${archive.stderr}`);
-    const lock = (dir: string): string => (existsSync(join(dir, 'package-lock.json')) ? readFileSync(join(dir, 'package-lock.json'), 'utf8') : '');
+    const lock = (dir: string): string =>
+      existsSync(join(dir, 'package-lock.json')) ? readFileSync(join(dir, 'package-lock.json'), 'utf8') : '';
     if (lock(root) === lock(ROOT)) {
       symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
     } else {

@@ -2,8 +2,9 @@
  * `npm run bench:instructions`: instructions per request under callgrind, for each scenario in its
  * own process (bench/instructions-child.ts). Instrumentation starts only after a warm-up, switched
  * on with `callgrind_control -i on <pid>`, so module loading and JIT compilation stay out of the
- * count. Writes bench/results/instructions.json and bench/RESULTS.md. Why instructions, and what
- * they miss: bench/README.md. Flags: --quick, --warmup N, --requests N, --only id,id, --no-write.
+ * count. With `--against <git-ref>` each scenario is counted on the ref's package too. Writes
+ * bench/results/instructions.json and bench/RESULTS.md. Why instructions, and what they miss:
+ * bench/README.md. Flags: --quick, --warmup N, --requests N, --only id,id, --against <ref>, --no-write.
  */
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { prepareReference, type Reference } from './against.js';
 import { build } from './harness.js';
 import { ROOT } from './package.js';
 import type { Ratio } from './report.js';
@@ -36,12 +38,13 @@ export const INSTRUCTION_IDS = [
   'floor-read',
 ];
 
-/** One scenario's count; `overBare` is what it costs beyond bare Koa. */
+/** One scenario's count; `overBare` is what it costs beyond bare Koa; `reference` the ref's count under `--against`. */
 export interface InstructionRow {
   id: string;
   label: string;
   instructions: number;
   overBare: number | undefined;
+  reference?: number;
 }
 
 /** What results/instructions.json holds. */
@@ -50,14 +53,23 @@ export interface InstructionResults {
   requests: number;
   rows: InstructionRow[];
   ratios: Ratio[];
+  against?: { ref: string; commit: string };
 }
 
 /** A scenario that takes longer than this under valgrind is stopped (and the run fails). */
 const SCENARIO_TIMEOUT_MS = 600_000;
 
 /** Runs one scenario under callgrind; resolves to instructions per measured request. */
-async function countScenario(id: string, warmup: number, requests: number, sessions: number, dir: string): Promise<number> {
-  const out = join(dir, `callgrind.${id}.out`);
+async function countScenario(
+  id: string,
+  counts: { warmup: number; requests: number; sessions: number },
+  dir: string,
+  reference?: Reference,
+): Promise<number> {
+  const { warmup, requests, sessions } = counts;
+  const out = join(dir, `callgrind.${id}${reference === undefined ? '' : '.ref'}.out`);
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  if (reference !== undefined) env.BENCH_PACKAGE_ROOT = reference.root;
   const child = spawn(
     'valgrind',
     [
@@ -73,7 +85,7 @@ async function countScenario(id: string, warmup: number, requests: number, sessi
       String(requests),
       String(sessions),
     ],
-    { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['pipe', 'pipe', 'pipe'] },
+    { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
@@ -128,6 +140,7 @@ async function main(): Promise<void> {
       warmup: { type: 'string' },
       requests: { type: 'string' },
       only: { type: 'string' },
+      against: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
     },
     strict: true,
@@ -146,24 +159,51 @@ async function main(): Promise<void> {
   build(ROOT);
   const dir = await mkdtemp(join(tmpdir(), 'kss-bench-callgrind-'));
   const counts = new Map<string, number>();
+  const referenceCounts = new Map<string, number>();
+  let reference: Reference | undefined;
   try {
+    if (flags.against !== undefined) reference = await prepareReference(flags.against, console.log);
     for (const id of ids) {
       const started = Date.now();
-      counts.set(id, await countScenario(id, warmup, requests, sessions, dir));
-      console.log(`${id.padEnd(20)} ${fmt(counts.get(id) ?? Number.NaN, 0).padStart(10)} instructions/request  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+      const count = await countScenario(id, { warmup, requests, sessions }, dir);
+      counts.set(id, count);
+      let line = `${id.padEnd(20)} ${fmt(count, 0).padStart(10)} instructions/request`;
+      if (reference !== undefined) {
+        const theirs = await countScenario(id, { warmup, requests, sessions }, dir, reference).catch((error: unknown) => {
+          console.log(`${id}@ref failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+          return Number.NaN;
+        });
+        referenceCounts.set(id, theirs);
+        line += `, ref ${fmt(theirs, 0)} (here / ref ${fmt(count / theirs, 3)})`;
+      }
+      console.log(`${line}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+    await reference?.remove();
   }
   const bare = counts.get('bare');
-  const rows = ids.map((id) => {
+  const rows = ids.map((id): InstructionRow => {
     const instructions = counts.get(id) ?? Number.NaN;
-    return { id, label: scenarioById(id).label, instructions, overBare: bare === undefined || id === 'bare' ? undefined : instructions - bare };
+    const row: InstructionRow = {
+      id,
+      label: scenarioById(id).label,
+      instructions,
+      overBare: bare === undefined || id === 'bare' ? undefined : instructions - bare,
+    };
+    const theirs = referenceCounts.get(id);
+    if (theirs !== undefined) row.reference = theirs;
+    return row;
   });
   const ratios = instructionRatios(rows);
-  for (const r of ratios) console.log(`${r.name.padEnd(44)} ${fmt(r.value, 3).padStart(7)}  ${r.met === undefined ? '' : r.met ? 'met' : 'MISSED'}  (${r.detail})`);
+  for (const r of ratios)
+    console.log(
+      `${r.name.padEnd(44)} ${fmt(r.value, 3).padStart(7)}  ${r.met === undefined ? '' : r.met ? 'met' : 'MISSED'}  (${r.detail})`,
+    );
   if (!flags['no-write']) {
-    await writeResults('instructions', stamped({ warmupRequests: warmup, requests, rows, ratios }));
+    const results: InstructionResults = { warmupRequests: warmup, requests, rows, ratios };
+    if (reference !== undefined) results.against = { ref: reference.ref, commit: reference.commit };
+    await writeResults('instructions', stamped(results));
     console.log('wrote bench/results/instructions.json and bench/RESULTS.md');
   }
 }

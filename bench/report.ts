@@ -175,7 +175,16 @@ export function compare(current: readonly Summary[], reference: readonly Summary
     const rounds = pairs(ours, ref);
     const ratio = (key: 'rps' | 'cpuMicrosPerRequest'): number => median(rounds.map(([a, b]) => (a as Round)[key] / (b as Round)[key]));
     const side = (s: Summary): Comparison['current'] => ({ rps: s.rps, cpuMicrosPerRequest: s.cpuMicrosPerRequest });
-    return [{ id: ours.id, label: ours.label, rpsRatio: ratio('rps'), cpuRatio: ratio('cpuMicrosPerRequest'), current: side(ours), reference: side(ref) }];
+    return [
+      {
+        id: ours.id,
+        label: ours.label,
+        rpsRatio: ratio('rps'),
+        cpuRatio: ratio('cpuMicrosPerRequest'),
+        current: side(ours),
+        reference: side(ref),
+      },
+    ];
   });
 }
 

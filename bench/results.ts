@@ -10,7 +10,16 @@ import { cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { InstructionResults } from './instructions.js';
 import { ROOT } from './package.js';
-import { fmt, markdownComparison, markdownRatios, markdownScenarios, markdownTable, type Comparison, type Ratio, type Summary } from './report.js';
+import {
+  fmt,
+  markdownComparison,
+  markdownRatios,
+  markdownScenarios,
+  markdownTable,
+  type Comparison,
+  type Ratio,
+  type Summary,
+} from './report.js';
 import type { ScaleResult } from './studies/memory-scale.js';
 import type { SerializerBenchResult } from './studies/serializers.js';
 
@@ -138,16 +147,22 @@ ${comparison}`;
 }
 
 function instructionsSection(stamp: Stamped<InstructionResults>): string {
-  const { warmupRequests, requests, rows, ratios } = stamp.result;
+  const { warmupRequests, requests, rows, ratios, against } = stamp.result;
+  const head = ['scenario', 'instructions / request', 'over bare Koa'];
+  if (against !== undefined) head.push(`${against.ref} (\`${against.commit}\`)`, `here / ${against.ref}`);
   const table = markdownTable(
-    ['scenario', 'instructions / request', 'over bare Koa'],
-    rows.map((row) => [row.label, fmt(row.instructions, 0), row.overBare === undefined ? '' : fmt(row.overBare, 0)]),
+    head,
+    rows.map((row) => {
+      const cells = [row.label, fmt(row.instructions, 0), row.overBare === undefined ? '' : fmt(row.overBare, 0)];
+      if (against !== undefined) cells.push(fmt(row.reference ?? Number.NaN, 0), fmt(row.instructions / (row.reference ?? Number.NaN), 3));
+      return cells;
+    }),
   );
   return `## Instructions per request: \`npm run bench:instructions\`
 
 ${when(stamp)} Each scenario in its own process under \`valgrind --tool=callgrind\`, client and server in that
 process over one keep-alive connection; instrumentation switched on after ${warmupRequests.toLocaleString('en-US')} warm-up
-requests and off after ${requests.toLocaleString('en-US')} measured ones.
+requests and off after ${requests.toLocaleString('en-US')} counted ones.
 
 ${table}
 

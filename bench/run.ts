@@ -56,7 +56,10 @@ const log = (line: string): void => console.log(line);
 const tag = (server: ServerHandle): string => `${server.scenario.id}${server.packageRoot === undefined ? '' : '@ref'}`;
 
 /** Starts, seeds and checks each scenario's server; the ones that cannot run are skipped with a reason. */
-async function startAll(scenarios: readonly Scenario[], packageRoot?: string): Promise<{ servers: ServerHandle[]; skipped: HttpRun['skipped'] }> {
+async function startAll(
+  scenarios: readonly Scenario[],
+  packageRoot?: string,
+): Promise<{ servers: ServerHandle[]; skipped: HttpRun['skipped'] }> {
   const skipped: HttpRun['skipped'] = [];
   const servers: ServerHandle[] = [];
   const started = await Promise.all(scenarios.map(async (scenario) => ({ scenario, handle: await startServer(scenario, packageRoot) })));
@@ -155,7 +158,8 @@ async function main(): Promise<void> {
     const comparison = there === undefined ? undefined : compare(current, summaries(there.servers));
     log(`\n${consoleTables(current, list, comparison)}\n`);
     const run: HttpRun = { config, scenarios: current, skipped: here.skipped, ratios: list };
-    if (reference !== undefined && comparison !== undefined) run.against = { ref: reference.ref, commit: reference.commit, scenarios: comparison };
+    if (reference !== undefined && comparison !== undefined)
+      run.against = { ref: reference.ref, commit: reference.commit, scenarios: comparison };
     if (!flags['no-write']) {
       await writeResults('http', stamped(run));
       log('wrote bench/results/http.json and bench/RESULTS.md');

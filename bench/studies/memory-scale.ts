@@ -253,7 +253,12 @@ async function longestGap(work: Promise<unknown>): Promise<number> {
 }
 
 /** Fills the store with sessions that expire at once, then watches the sweep empty it. */
-async function expiryAndSweep(MemoryStore: MemoryStoreClass, count: number, data: Uint8Array, fillMs: number): Promise<ScaleResult['sweep']> {
+async function expiryAndSweep(
+  MemoryStore: MemoryStoreClass,
+  count: number,
+  data: Uint8Array,
+  fillMs: number,
+): Promise<ScaleResult['sweep']> {
   const sweepInterval = 1000;
   const idleMaxLoopGapMs = await longestGap(sleep(sweepInterval)); // the probe with nothing sweeping
   const base = await settle();
