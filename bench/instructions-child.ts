@@ -1,10 +1,10 @@
 /**
  * One scenario's process for `npm run bench:instructions`, run under callgrind by instructions.ts:
  * builds the scenario's app, serves it on loopback and requests it from the same process over one
- * keep-alive connection. Line protocol on stdio: prints `warm` after the warm-up and waits for a
- * line on stdin (the runner switches instrumentation on meanwhile), prints `done` after the
- * measured requests and waits again (instrumentation off), then exits.
- * Arguments: <scenario-id> <warm-up requests> <measured requests> <sessions>.
+ * keep-alive connection. Line protocol on stdio, after the warm-up, once per counting window:
+ * prints `ready` and waits for a line on stdin (the runner switches instrumentation on meanwhile),
+ * runs the window's requests, prints `done` and waits again (instrumentation off, counts dumped).
+ * Arguments: <scenario-id> <warm-up requests> <requests per window> <windows> <sessions>.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -19,7 +19,7 @@ interface Answer {
   cookie: string | undefined;
 }
 
-const [id = '', warmArg = '', requestsArg = '', sessionsArg = ''] = process.argv.slice(2);
+const [id = '', warmArg = '', requestsArg = '', windowsArg = '', sessionsArg = ''] = process.argv.slice(2);
 const scenario = scenarioById(id);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
@@ -27,6 +27,8 @@ async function main(): Promise<void> {
   const { app, close } = await buildApp(scenario.app);
   app.silent = true;
   const server = createServer(app.callback());
+  // Under valgrind the pauses between windows last seconds; the connection must outlive them.
+  server.keepAliveTimeout = 0;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -52,11 +54,13 @@ async function main(): Promise<void> {
     }
   };
   await run(Number(warmArg));
-  console.log('warm');
-  await lines.next();
-  await run(Number(requestsArg));
-  console.log('done');
-  await lines.next();
+  for (let window = 0; window < Number(windowsArg); window++) {
+    console.log('ready');
+    await lines.next();
+    await run(Number(requestsArg));
+    console.log('done');
+    await lines.next();
+  }
   agent.destroy();
   server.close();
   await close();

@@ -8,16 +8,16 @@
  */
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { prepareReference, type Reference } from './against.js';
 import { build } from './harness.js';
 import { ROOT } from './package.js';
 import type { Ratio } from './report.js';
-import { fmt } from './report.js';
+import { fmt, median } from './report.js';
 import { stamped, writeResults } from './results.js';
 import { scenarioById } from './scenarios.js';
 
@@ -38,11 +38,17 @@ export const INSTRUCTION_IDS = [
   'floor-read',
 ];
 
-/** One scenario's count; `overBare` is what it costs beyond bare Koa; `reference` the ref's count under `--against`. */
+/**
+ * One scenario's count on the main thread: the median over its windows, each window's count
+ * beside it; `allThreads` the same median with V8's helper threads included; `overBare` what it
+ * costs beyond bare Koa; `reference` the ref's main-thread median under `--against`.
+ */
 export interface InstructionRow {
   id: string;
   label: string;
   instructions: number;
+  windows: number[];
+  allThreads: number;
   overBare: number | undefined;
   reference?: number;
 }
@@ -50,7 +56,9 @@ export interface InstructionRow {
 /** What results/instructions.json holds. */
 export interface InstructionResults {
   warmupRequests: number;
+  /** Requests per counting window, and windows per scenario. */
   requests: number;
+  windows: number;
   rows: InstructionRow[];
   ratios: Ratio[];
   against?: { ref: string; commit: string };
@@ -59,14 +67,28 @@ export interface InstructionResults {
 /** A scenario that takes longer than this under valgrind is stopped (and the run fails). */
 const SCENARIO_TIMEOUT_MS = 600_000;
 
-/** Runs one scenario under callgrind; resolves to instructions per measured request. */
-async function countScenario(
-  id: string,
-  counts: { warmup: number; requests: number; sessions: number },
-  dir: string,
-  reference?: Reference,
-): Promise<number> {
-  const { warmup, requests, sessions } = counts;
+interface Plan {
+  warmup: number;
+  requests: number;
+  windows: number;
+  sessions: number;
+}
+
+/** Instructions per request in each counting window: on the main thread, and on all threads. */
+interface Counts {
+  main: number[];
+  all: number[];
+}
+
+/**
+ * Runs one scenario under callgrind; resolves to instructions per request in each counting window.
+ * Several windows, not one long one: a window that a major GC falls into stands out, and the
+ * median leaves it aside. Threads are counted apart because V8's helper threads (optimizing
+ * compiler, concurrent marking) work whenever V8 decides to, which moves the all-threads count
+ * from window to window while the main thread's, the request path itself, stays put.
+ */
+async function countScenario(id: string, plan: Plan, dir: string, reference?: Reference): Promise<Counts> {
+  const { warmup, requests, windows, sessions } = plan;
   const out = join(dir, `callgrind.${id}${reference === undefined ? '' : '.ref'}.out`);
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
   if (reference !== undefined) env.BENCH_PACKAGE_ROOT = reference.root;
@@ -75,6 +97,7 @@ async function countScenario(
     [
       '--tool=callgrind',
       '--instr-atstart=no',
+      '--separate-threads=yes',
       `--callgrind-out-file=${out}`,
       process.execPath,
       '--import',
@@ -83,6 +106,7 @@ async function countScenario(
       id,
       String(warmup),
       String(requests),
+      String(windows),
       String(sessions),
     ],
     { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] },
@@ -91,14 +115,17 @@ async function countScenario(
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   const timer = setTimeout(() => child.kill('SIGKILL'), SCENARIO_TIMEOUT_MS);
-  const instrumentation = (state: 'on' | 'off'): void => {
-    execFileSync('callgrind_control', ['-i', state, String(child.pid)], { stdio: 'ignore', timeout: 60_000 });
+  const control = (...args: string[]): void => {
+    execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore', timeout: 60_000 });
   };
   try {
     for await (const line of createInterface({ input: child.stdout })) {
-      if (line === 'warm') instrumentation('on');
-      else if (line === 'done') instrumentation('off');
-      else continue;
+      if (line === 'ready') control('-i', 'on');
+      else if (line === 'done') {
+        control('-i', 'off');
+        // Writes this window's counts to `${out}.<n>-<thread>` and zeroes them.
+        control('-d');
+      } else continue;
       child.stdin.write('next\n');
     }
   } finally {
@@ -106,9 +133,22 @@ async function countScenario(
   }
   const code = await exited;
   if (code !== 0) throw new Error(`bench: ${id} under callgrind exited with ${code}:\n${stderr}`);
-  const totals = /^totals:\s+(\d+)/m.exec(await readFile(out, 'utf8'));
-  if (totals === null) throw new Error(`bench: no totals line in ${out}`);
-  return Number(totals[1]) / requests;
+  const files = await readdir(dir);
+  const counts: Counts = { main: [], all: [] };
+  for (let window = 1; window <= windows; window++) {
+    const prefix = `${basename(out)}.${window}-`;
+    let all = 0;
+    for (const file of files.filter((name) => name.startsWith(prefix))) {
+      const totals = /^totals:\s+(\d+)/m.exec(await readFile(join(dir, file), 'utf8'));
+      if (totals === null) throw new Error(`bench: no totals line in ${file}`);
+      all += Number(totals[1]);
+      // Thread 1 is the main thread, where the event loop runs the requests.
+      if (file === `${prefix}01`) counts.main.push(Number(totals[1]) / requests);
+    }
+    counts.all.push(all / requests);
+  }
+  if (counts.main.length !== windows) throw new Error(`bench: ${id}: callgrind wrote ${counts.main.length} of ${windows} windows`);
+  return counts;
 }
 
 /** The issue 16 ratios, over bare Koa's count, for the scenarios that ran. */
@@ -139,6 +179,7 @@ async function main(): Promise<void> {
       quick: { type: 'boolean', default: false },
       warmup: { type: 'string' },
       requests: { type: 'string' },
+      windows: { type: 'string' },
       only: { type: 'string' },
       against: { type: 'string' },
       'no-write': { type: 'boolean', default: false },
@@ -146,33 +187,42 @@ async function main(): Promise<void> {
     strict: true,
   });
   // A few thousand requests let V8 compile the hot path before counting starts.
-  const warmup = Number(flags.warmup ?? (flags.quick ? 1000 : 3000));
-  const requests = Number(flags.requests ?? (flags.quick ? 200 : 1000));
-  const sessions = flags.quick ? 50 : 200;
+  const plan: Plan = {
+    warmup: Number(flags.warmup ?? (flags.quick ? 2000 : 4000)),
+    requests: Number(flags.requests ?? (flags.quick ? 100 : 200)),
+    windows: Number(flags.windows ?? (flags.quick ? 3 : 5)),
+    sessions: flags.quick ? 50 : 200,
+  };
   const ids = flags.only === undefined ? INSTRUCTION_IDS : flags.only.split(',').map((id) => scenarioById(id.trim()).id);
   try {
     execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
   } catch {
     throw new Error('bench: valgrind is not installed (apt-get install valgrind)');
   }
-  console.log(`bench:instructions: ${ids.length} scenarios, ${warmup} warm-up + ${requests} counted requests each; npm run build`);
+  console.log(
+    `bench:instructions: ${ids.length} scenarios, ${plan.warmup} warm-up requests then ${plan.windows} windows of ${plan.requests} counted ones each; npm run build`,
+  );
   build(ROOT);
   const dir = await mkdtemp(join(tmpdir(), 'kss-bench-callgrind-'));
-  const counts = new Map<string, number>();
+  const counts = new Map<string, Counts>();
   const referenceCounts = new Map<string, number>();
   let reference: Reference | undefined;
   try {
     if (flags.against !== undefined) reference = await prepareReference(flags.against, console.log);
     for (const id of ids) {
       const started = Date.now();
-      const count = await countScenario(id, { warmup, requests, sessions }, dir);
-      counts.set(id, count);
-      let line = `${id.padEnd(20)} ${fmt(count, 0).padStart(10)} instructions/request`;
+      const measured = await countScenario(id, plan, dir);
+      counts.set(id, measured);
+      const count = median(measured.main);
+      let line = `${id.padEnd(20)} ${fmt(count, 0).padStart(10)} instructions/request (windows ${measured.main.map((w) => fmt(w, 0)).join(' ')}; all threads ${fmt(median(measured.all), 0)})`;
       if (reference !== undefined) {
-        const theirs = await countScenario(id, { warmup, requests, sessions }, dir, reference).catch((error: unknown) => {
-          console.log(`${id}@ref failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
-          return Number.NaN;
-        });
+        const theirs = await countScenario(id, plan, dir, reference).then(
+          (c) => median(c.main),
+          (error: unknown) => {
+            console.log(`${id}@ref failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+            return Number.NaN;
+          },
+        );
         referenceCounts.set(id, theirs);
         line += `, ref ${fmt(theirs, 0)} (here / ref ${fmt(count / theirs, 3)})`;
       }
@@ -182,13 +232,16 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
     await reference?.remove();
   }
-  const bare = counts.get('bare');
+  const bare = counts.has('bare') ? median(counts.get('bare')?.main ?? []) : undefined;
   const rows = ids.map((id): InstructionRow => {
-    const instructions = counts.get(id) ?? Number.NaN;
+    const { main = [], all = [] } = counts.get(id) ?? {};
+    const instructions = median(main);
     const row: InstructionRow = {
       id,
       label: scenarioById(id).label,
       instructions,
+      windows: main,
+      allThreads: median(all),
       overBare: bare === undefined || id === 'bare' ? undefined : instructions - bare,
     };
     const theirs = referenceCounts.get(id);
@@ -201,7 +254,7 @@ async function main(): Promise<void> {
       `${r.name.padEnd(44)} ${fmt(r.value, 3).padStart(7)}  ${r.met === undefined ? '' : r.met ? 'met' : 'MISSED'}  (${r.detail})`,
     );
   if (!flags['no-write']) {
-    const results: InstructionResults = { warmupRequests: warmup, requests, rows, ratios };
+    const results: InstructionResults = { warmupRequests: plan.warmup, requests: plan.requests, windows: plan.windows, rows, ratios };
     if (reference !== undefined) results.against = { ref: reference.ref, commit: reference.commit };
     await writeResults('instructions', stamped(results));
     console.log('wrote bench/results/instructions.json and bench/RESULTS.md');
