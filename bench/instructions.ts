@@ -65,7 +65,7 @@ export interface InstructionResults {
 }
 
 /** A scenario that takes longer than this under valgrind is stopped (and the run fails). */
-const SCENARIO_TIMEOUT_MS = 600_000;
+const SCENARIO_TIMEOUT_MS = 900_000;
 
 interface Plan {
   warmup: number;
@@ -128,6 +128,9 @@ async function countScenario(id: string, plan: Plan, dir: string, reference?: Re
       } else continue;
       child.stdin.write('next\n');
     }
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
   } finally {
     clearTimeout(timer);
   }
