@@ -2,9 +2,9 @@
  * One scenario's process for `npm run bench:instructions`, run under callgrind by instructions.ts:
  * builds the scenario's app, serves it on loopback and requests it from the same process over one
  * keep-alive connection. Line protocol on stdio, after the warm-up, once per counting window:
- * prints `ready` and waits for a line on stdin (the runner switches instrumentation on meanwhile),
- * runs the window's requests, prints `done` and waits again (instrumentation off, counts dumped).
- * Arguments: <scenario-id> <warm-up requests> <requests per window> <windows> <sessions>.
+ * prints `ready` and waits for a line on stdin (the runner switches instrumentation on meanwhile;
+ * `stop` ends the process instead), runs the window's requests, prints `done` and waits again
+ * (instrumentation off, counts dumped). Arguments: <scenario-id> <warm-up requests> <requests per window> <sessions>.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -19,7 +19,7 @@ interface Answer {
   cookie: string | undefined;
 }
 
-const [id = '', warmArg = '', requestsArg = '', windowsArg = '', sessionsArg = ''] = process.argv.slice(2);
+const [id = '', warmArg = '', requestsArg = '', sessionsArg = ''] = process.argv.slice(2);
 const scenario = scenarioById(id);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
@@ -54,9 +54,9 @@ async function main(): Promise<void> {
     }
   };
   await run(Number(warmArg));
-  for (let window = 0; window < Number(windowsArg); window++) {
+  for (;;) {
     console.log('ready');
-    await lines.next();
+    if ((await lines.next()).value === 'stop') break;
     await run(Number(requestsArg));
     console.log('done');
     await lines.next();

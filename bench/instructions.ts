@@ -10,7 +10,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { prepareReference, type Reference } from './against.js';
@@ -39,9 +39,9 @@ export const INSTRUCTION_IDS = [
 ];
 
 /**
- * One scenario's count on the main thread: the median over its windows, each window's count
- * beside it; `allThreads` the same median with V8's helper threads included; `overBare` what it
- * costs beyond bare Koa; `reference` the ref's main-thread median under `--against`.
+ * One scenario's count on the main thread: the median of its last {@link SETTLED} windows, every
+ * window's count beside it; `allThreads` the same median with V8's helper threads included;
+ * `overBare` what it costs beyond bare Koa; `reference` the ref's count under `--against`.
  */
 export interface InstructionRow {
   id: string;
@@ -49,6 +49,8 @@ export interface InstructionRow {
   instructions: number;
   windows: number[];
   allThreads: number;
+  /** Whether the last windows agreed; false when the scenario ran out of windows first. */
+  settled: boolean;
   overBare: number | undefined;
   reference?: number;
 }
@@ -56,7 +58,7 @@ export interface InstructionRow {
 /** What results/instructions.json holds. */
 export interface InstructionResults {
   warmupRequests: number;
-  /** Requests per counting window, and windows per scenario. */
+  /** Requests per counting window, and the most windows a scenario may take to settle. */
   requests: number;
   windows: number;
   rows: InstructionRow[];
@@ -80,12 +82,24 @@ interface Counts {
   all: number[];
 }
 
+/** The last this many windows make the count, once they agree within {@link SETTLED_SPREAD}. */
+const SETTLED = 3;
+/** Largest (highest - lowest) / median of the last windows for the count to stand. */
+const SETTLED_SPREAD = 0.04;
+
+/** The last {@link SETTLED} values, when there are that many and they agree. */
+function settled(values: readonly number[]): boolean {
+  const last = values.slice(-SETTLED);
+  return last.length === SETTLED && (Math.max(...last) - Math.min(...last)) / median(last) <= SETTLED_SPREAD;
+}
+
 /**
  * Runs one scenario under callgrind; resolves to instructions per request in each counting window.
- * Several windows, not one long one: a window that a major GC falls into stands out, and the
- * median leaves it aside. Threads are counted apart because V8's helper threads (optimizing
- * compiler, concurrent marking) work whenever V8 decides to, which moves the all-threads count
- * from window to window while the main thread's, the request path itself, stays put.
+ * Windows are counted until the last few agree (or `plan.windows` is reached): under valgrind V8
+ * keeps optimizing for thousands of requests, and the first windows after the warm-up still
+ * carry some of it. Threads are counted apart because V8's helper threads (optimizing compiler,
+ * concurrent marking) work whenever V8 decides to, which moves the all-threads count from window
+ * to window while the main thread's, the request path itself, settles.
  */
 async function countScenario(id: string, plan: Plan, dir: string, reference?: Reference): Promise<Counts> {
   const { warmup, requests, windows, sessions } = plan;
@@ -106,7 +120,6 @@ async function countScenario(id: string, plan: Plan, dir: string, reference?: Re
       id,
       String(warmup),
       String(requests),
-      String(windows),
       String(sessions),
     ],
     { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] },
@@ -118,13 +131,22 @@ async function countScenario(id: string, plan: Plan, dir: string, reference?: Re
   const control = (...args: string[]): void => {
     execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore', timeout: 60_000 });
   };
+  const counts: Counts = { main: [], all: [] };
   try {
     for await (const line of createInterface({ input: child.stdout })) {
-      if (line === 'ready') control('-i', 'on');
-      else if (line === 'done') {
+      if (line === 'ready') {
+        if (settled(counts.main) || counts.main.length >= windows) {
+          child.stdin.write('stop\n');
+          continue;
+        }
+        control('-i', 'on');
+      } else if (line === 'done') {
         control('-i', 'off');
         // Writes this window's counts to `${out}.<n>-<thread>` and zeroes them.
         control('-d');
+        const window = await readWindow(out, counts.main.length + 1, requests);
+        counts.main.push(window.main);
+        counts.all.push(window.all);
       } else continue;
       child.stdin.write('next\n');
     }
@@ -136,22 +158,30 @@ async function countScenario(id: string, plan: Plan, dir: string, reference?: Re
   }
   const code = await exited;
   if (code !== 0) throw new Error(`bench: ${id} under callgrind exited with ${code}:\n${stderr}`);
-  const files = await readdir(dir);
-  const counts: Counts = { main: [], all: [] };
-  for (let window = 1; window <= windows; window++) {
-    const prefix = `${basename(out)}.${window}-`;
-    let all = 0;
-    for (const file of files.filter((name) => name.startsWith(prefix))) {
-      const totals = /^totals:\s+(\d+)/m.exec(await readFile(join(dir, file), 'utf8'));
-      if (totals === null) throw new Error(`bench: no totals line in ${file}`);
-      all += Number(totals[1]);
-      // Thread 1 is the main thread, where the event loop runs the requests.
-      if (file === `${prefix}01`) counts.main.push(Number(totals[1]) / requests);
-    }
-    counts.all.push(all / requests);
-  }
-  if (counts.main.length !== windows) throw new Error(`bench: ${id}: callgrind wrote ${counts.main.length} of ${windows} windows`);
   return counts;
+}
+
+/** Instructions per request in counting window `n` (callgrind's dump `n`): main thread and all threads. */
+async function readWindow(out: string, n: number, requests: number): Promise<{ main: number; all: number }> {
+  const prefix = `${basename(out)}.${n}-`;
+  const dir = dirname(out);
+  let files = (await readdir(dir)).filter((name) => name.startsWith(prefix));
+  // The dump is written as callgrind_control returns; a slow disk may lag behind.
+  for (let tries = 0; files.length === 0 && tries < 50; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    files = (await readdir(dir)).filter((name) => name.startsWith(prefix));
+  }
+  let main: number | undefined;
+  let all = 0;
+  for (const file of files) {
+    const totals = /^totals:\s+(\d+)/m.exec(await readFile(join(dir, file), 'utf8'));
+    if (totals === null) throw new Error(`bench: no totals line in ${file}`);
+    all += Number(totals[1]);
+    // Thread 1 is the main thread, where the event loop runs the requests.
+    if (file === `${prefix}01`) main = Number(totals[1]);
+  }
+  if (main === undefined) throw new Error(`bench: callgrind wrote no main-thread dump ${prefix}01`);
+  return { main: main / requests, all: all / requests };
 }
 
 /** The issue 16 ratios, over bare Koa's count, for the scenarios that ran. */
@@ -193,7 +223,7 @@ async function main(): Promise<void> {
   const plan: Plan = {
     warmup: Number(flags.warmup ?? (flags.quick ? 2000 : 4000)),
     requests: Number(flags.requests ?? (flags.quick ? 100 : 200)),
-    windows: Number(flags.windows ?? (flags.quick ? 3 : 5)),
+    windows: Number(flags.windows ?? (flags.quick ? 6 : 12)),
     sessions: flags.quick ? 50 : 200,
   };
   const ids = flags.only === undefined ? INSTRUCTION_IDS : flags.only.split(',').map((id) => scenarioById(id.trim()).id);
@@ -203,7 +233,7 @@ async function main(): Promise<void> {
     throw new Error('bench: valgrind is not installed (apt-get install valgrind)');
   }
   console.log(
-    `bench:instructions: ${ids.length} scenarios, ${plan.warmup} warm-up requests then ${plan.windows} windows of ${plan.requests} counted ones each; npm run build`,
+    `bench:instructions: ${ids.length} scenarios, ${plan.warmup} warm-up requests then windows of ${plan.requests} counted ones until the last ${SETTLED} agree (at most ${plan.windows}); npm run build`,
   );
   build(ROOT);
   const dir = await mkdtemp(join(tmpdir(), 'kss-bench-callgrind-'));
@@ -216,11 +246,12 @@ async function main(): Promise<void> {
       const started = Date.now();
       const measured = await countScenario(id, plan, dir);
       counts.set(id, measured);
-      const count = median(measured.main);
-      let line = `${id.padEnd(20)} ${fmt(count, 0).padStart(10)} instructions/request (windows ${measured.main.map((w) => fmt(w, 0)).join(' ')}; all threads ${fmt(median(measured.all), 0)})`;
+      const count = median(measured.main.slice(-SETTLED));
+      const note = settled(measured.main) ? '' : ' NOT SETTLED';
+      let line = `${id.padEnd(20)} ${fmt(count, 0).padStart(10)} instructions/request (windows ${measured.main.map((w) => fmt(w, 0)).join(' ')}${note}; all threads ${fmt(median(measured.all.slice(-SETTLED)), 0)})`;
       if (reference !== undefined) {
         const theirs = await countScenario(id, plan, dir, reference).then(
-          (c) => median(c.main),
+          (c) => median(c.main.slice(-SETTLED)),
           (error: unknown) => {
             console.log(`${id}@ref failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
             return Number.NaN;
@@ -235,16 +266,17 @@ async function main(): Promise<void> {
     await rm(dir, { recursive: true, force: true });
     await reference?.remove();
   }
-  const bare = counts.has('bare') ? median(counts.get('bare')?.main ?? []) : undefined;
+  const bare = counts.has('bare') ? median(counts.get('bare')?.main.slice(-SETTLED) ?? []) : undefined;
   const rows = ids.map((id): InstructionRow => {
     const { main = [], all = [] } = counts.get(id) ?? {};
-    const instructions = median(main);
+    const instructions = median(main.slice(-SETTLED));
     const row: InstructionRow = {
       id,
       label: scenarioById(id).label,
       instructions,
       windows: main,
-      allThreads: median(all),
+      allThreads: median(all.slice(-SETTLED)),
+      settled: settled(main),
       overBare: bare === undefined || id === 'bare' ? undefined : instructions - bare,
     };
     const theirs = referenceCounts.get(id);

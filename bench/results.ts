@@ -148,17 +148,17 @@ ${comparison}`;
 
 function instructionsSection(stamp: Stamped<InstructionResults>): string {
   const { warmupRequests, requests, windows, rows, ratios, against } = stamp.result;
-  const head = ['scenario', 'instructions / request', 'windows ±', 'over bare Koa', 'all threads'];
+  const head = ['scenario', 'instructions / request', 'over bare Koa', 'windows', 'all threads'];
   if (against !== undefined) head.push(`${against.ref} (\`${against.commit}\`)`, `here / ${against.ref}`);
   const table = markdownTable(
     head,
     rows.map((row) => {
-      const spread = (Math.max(...row.windows) - Math.min(...row.windows)) / row.instructions;
       const cells = [
         row.label,
         fmt(row.instructions, 0),
-        `±${fmt((spread * 100) / 2, 1)}%`,
         row.overBare === undefined ? '' : fmt(row.overBare, 0),
+        `${row.windows.length}${row.settled ? '' : ', not settled'}`,
+        fmt(row.allThreads, 0),
       ];
       if (against !== undefined) cells.push(fmt(row.reference ?? Number.NaN, 0), fmt(row.instructions / (row.reference ?? Number.NaN), 3));
       return cells;
@@ -167,10 +167,10 @@ function instructionsSection(stamp: Stamped<InstructionResults>): string {
   return `## Instructions per request: \`npm run bench:instructions\`
 
 ${when(stamp)} Each scenario in its own process under \`valgrind --tool=callgrind\`, client and server in that
-process over one keep-alive connection. After ${warmupRequests.toLocaleString('en-US')} warm-up requests, ${windows} windows of
-${requests.toLocaleString('en-US')} requests are counted (instrumentation on for the window only). Counts are the main thread's
-(the request path); "all threads" adds V8's helper threads (optimizing compiler, concurrent GC marking). Shown is the median
-window, "windows ±" half the spread between its highest and lowest.
+process over one keep-alive connection. After ${warmupRequests.toLocaleString('en-US')} warm-up requests, windows of
+${requests.toLocaleString('en-US')} requests are counted (instrumentation on for the window only) until the last three agree
+within 4%, at most ${windows}; shown is the median of those three. Counts are the main thread's (the request path);
+"all threads" adds V8's helper threads (optimizing compiler, concurrent GC marking).
 
 ${table}
 
