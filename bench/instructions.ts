@@ -18,7 +18,7 @@ import { build } from './harness.js';
 import { ROOT } from './package.js';
 import type { Ratio } from './report.js';
 import { fmt, median } from './report.js';
-import { stamped, writeResults } from './results.js';
+import { currentCommit, stamped, writeResults } from './results.js';
 import { scenarioById } from './scenarios.js';
 
 /**
@@ -84,13 +84,15 @@ interface Counts {
 
 /** The last this many windows make the count, once they agree within {@link SETTLED_SPREAD}. */
 const SETTLED = 3;
+/** Fewest windows counted: V8's last tier-ups can leave three early windows level and the fourth lower. */
+const MIN_WINDOWS = 4;
 /** Largest (highest - lowest) / median of the last windows for the count to stand. */
 const SETTLED_SPREAD = 0.04;
 
 /** The last {@link SETTLED} values, when there are that many and they agree. */
 function settled(values: readonly number[]): boolean {
   const last = values.slice(-SETTLED);
-  return last.length === SETTLED && (Math.max(...last) - Math.min(...last)) / median(last) <= SETTLED_SPREAD;
+  return values.length >= MIN_WINDOWS && (Math.max(...last) - Math.min(...last)) / median(last) <= SETTLED_SPREAD;
 }
 
 /**
@@ -221,7 +223,7 @@ async function main(): Promise<void> {
   });
   // A few thousand requests let V8 compile the hot path before counting starts.
   const plan: Plan = {
-    warmup: Number(flags.warmup ?? (flags.quick ? 2000 : 4000)),
+    warmup: Number(flags.warmup ?? (flags.quick ? 3000 : 6000)),
     requests: Number(flags.requests ?? (flags.quick ? 100 : 200)),
     windows: Number(flags.windows ?? (flags.quick ? 6 : 12)),
     sessions: flags.quick ? 50 : 200,
@@ -235,6 +237,8 @@ async function main(): Promise<void> {
   console.log(
     `bench:instructions: ${ids.length} scenarios, ${plan.warmup} warm-up requests then windows of ${plan.requests} counted ones until the last ${SETTLED} agree (at most ${plan.windows}); npm run build`,
   );
+  // Taken now: the tree may change while the run goes on; the build below is what is measured.
+  const commit = currentCommit();
   build(ROOT);
   const dir = await mkdtemp(join(tmpdir(), 'kss-bench-callgrind-'));
   const counts = new Map<string, Counts>();
@@ -291,7 +295,7 @@ async function main(): Promise<void> {
   if (!flags['no-write']) {
     const results: InstructionResults = { warmupRequests: plan.warmup, requests: plan.requests, windows: plan.windows, rows, ratios };
     if (reference !== undefined) results.against = { ref: reference.ref, commit: reference.commit };
-    await writeResults('instructions', stamped(results));
+    await writeResults('instructions', stamped(results, commit));
     console.log('wrote bench/results/instructions.json and bench/RESULTS.md');
   }
 }

@@ -80,9 +80,9 @@ export function currentCommit(): string {
   return `${git('rev-parse', '--short', 'HEAD')}${dirty ? '+' : ''}`;
 }
 
-/** `result` stamped with now, this machine and this tree's commit. */
-export function stamped<T>(result: T): Stamped<T> {
-  return { date: new Date().toISOString(), commit: currentCommit(), machine: machine(), result };
+/** `result` stamped with now, this machine and `commit` (this tree's, taken when the run started). */
+export function stamped<T>(result: T, commit = currentCommit()): Stamped<T> {
+  return { date: new Date().toISOString(), commit, machine: machine(), result };
 }
 
 /** Saves one command's results and renders bench/RESULTS.md again from every command's latest. */
@@ -192,7 +192,7 @@ function scaleSection(stamp: Stamped<ScaleResult>): string {
       `${fmt(l.storeGetNs, 0)} ns (bare \`Map#get\`: ${fmt(l.mapGetNs, 0)} ns; longest single get ${fmt(l.longestGetMs, 1)} ms)`,
     ]),
     ['lookup growth, smallest to largest', `${fmt(scale.lookupGrowth, 2)}x`],
-    [`sweep of ${n} expired sessions`, `${fmt(scale.sweep.sweepMs, 0)} ms (sweepInterval ${scale.sweep.sweepInterval} ms)`],
+    [`sweep of ${n} expired sessions`, `${fmt(scale.sweep.sweepMs, 0)} ms (pruneInterval ${scale.sweep.pruneInterval} ms)`],
     [
       'memory: baseline, full, after the sweep',
       `${mib(scale.sweep.baselineBytes)}, ${mib(scale.sweep.peakBytes)}, ${mib(scale.sweep.afterBytes)} (${fmt(scale.sweep.retainedShare * 100, 1)}% of the growth retained)`,

@@ -11,7 +11,7 @@ import { prepareReference, type Reference } from './against.js';
 import { build, command, LoadProcess, sanityCheck, seed, startServer, stopServer, type ServerHandle } from './harness.js';
 import { ROOT } from './package.js';
 import { compare, consoleTables, ratios, summarize, type Round, type Summary } from './report.js';
-import { stamped, writeResults, type HttpRun } from './results.js';
+import { currentCommit, stamped, writeResults, type HttpRun } from './results.js';
 import { SCENARIOS, scenarioById, type Scenario } from './scenarios.js';
 import type { ServerReport } from './server.js';
 
@@ -130,6 +130,8 @@ async function runRounds(servers: readonly ServerHandle[]): Promise<Map<ServerHa
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // Taken now: the tree may change while the run goes on; the build below is what is measured.
+  const commit = currentCommit();
   const scenarios = flags.only === undefined ? SCENARIOS : flags.only.split(',').map((id) => scenarioById(id.trim()));
   const sides = flags.against === undefined ? 1 : 2;
   const estimate = sides * scenarios.length * (config.warmupSeconds + config.rounds * (config.durationSeconds + 0.3));
@@ -161,7 +163,7 @@ async function main(): Promise<void> {
     if (reference !== undefined && comparison !== undefined)
       run.against = { ref: reference.ref, commit: reference.commit, scenarios: comparison };
     if (!flags['no-write']) {
-      await writeResults('http', stamped(run));
+      await writeResults('http', stamped(run, commit));
       log('wrote bench/results/http.json and bench/RESULTS.md');
     }
     const missed = list.filter((ratio) => ratio.met === false);

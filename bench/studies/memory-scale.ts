@@ -33,7 +33,7 @@ export interface ScaleResult {
   /** storeGetNs at the largest size over storeGetNs at the smallest. */
   lookupGrowth: number;
   sweep: {
-    sweepInterval: number;
+    pruneInterval: number;
     /** From the first expired entry going to the store being empty. */
     sweepMs: number;
     baselineBytes: number;
@@ -51,7 +51,7 @@ export interface ScaleResult {
     liveSweep: { longestSliceMs: number; longestSliceCpuMs: number; longestSliceGcMs: number };
     /** Longest gap between consecutive setImmediate callbacks during the deletion sweep, ms of wall time. */
     maxLoopGapMs: number;
-    /** The same probe for one sweepInterval with nothing sweeping, ms: the machine's own noise. */
+    /** The same probe for one pruneInterval with nothing sweeping, ms: the machine's own noise. */
     idleMaxLoopGapMs: number;
     /** Longest single GC pause during the deletion sweep, ms. */
     maxGcPauseMs: number;
@@ -259,12 +259,12 @@ async function expiryAndSweep(
   data: Uint8Array,
   fillMs: number,
 ): Promise<ScaleResult['sweep']> {
-  const sweepInterval = 1000;
-  const idleMaxLoopGapMs = await longestGap(sleep(sweepInterval)); // the probe with nothing sweeping
+  const pruneInterval = 1000;
+  const idleMaxLoopGapMs = await longestGap(sleep(pruneInterval)); // the probe with nothing sweeping
   const base = await settle();
   const gcs = gcPauses();
   const callbacks = timeCallbacks();
-  const store = new MemoryStore({ maxSessions: count, pruneInterval: sweepInterval });
+  const store = new MemoryStore({ maxSessions: count, pruneInterval });
   // Every session lives until the store is full and measured, then all expire together.
   const expires = Date.now() + 2 * fillMs + 2000;
   await fill(store, 0, count, data, expires);
@@ -274,7 +274,7 @@ async function expiryAndSweep(
   if (wait > 0) await sleep(wait);
   const live = callbacks.take();
 
-  const deadline = Date.now() + sweepInterval + 60_000;
+  const deadline = Date.now() + pruneInterval + 60_000;
   let sweepStart: number | undefined;
   const phaseStart = performance.now();
   const maxLoopGapMs = await longestGap(
@@ -297,7 +297,7 @@ async function expiryAndSweep(
   const total = (reading: { heap: number; buffers: number }): number => reading.heap + reading.buffers;
   const gcIn = (s: Slice): number => gcs.within(s.start, s.start + s.wallMs);
   return {
-    sweepInterval,
+    pruneInterval,
     sweepMs,
     baselineBytes: total(base),
     peakBytes: total(peak),
