@@ -6,7 +6,7 @@ import koaSession from 'koa-session';
 import { bareRoutes, objectView, routes, type BenchData, type SessionView } from './handlers.js';
 import { bareFileApp, barePgApp } from './baselines.js';
 import { floorApp } from './floor.js';
-import { DATABASE_URL, exported, loadModule, REDIS_URL, scratchDir, SkipScenario, type BenchApp } from './modules.js';
+import { DATABASE_URL, exported, loadEntry, REDIS_URL, scratchDir, SkipScenario, type BenchApp } from './package.js';
 import type { AppSpec } from './scenarios.js';
 
 /** Keys for the signed id cookie (kit) and koa-session's signed cookies: the same for both. */
@@ -73,10 +73,10 @@ function koaSessionApp(): BenchApp {
 type Closable = { close?: () => Promise<void> };
 
 async function kitApp(spec: AppSpec): Promise<BenchApp> {
-  const index = await loadModule('src/index');
-  const session = exported<(options?: Record<string, unknown>) => Koa.Middleware>(index, 'session', 'src/index');
+  const index = await loadEntry('koa-session-kit');
+  const session = exported<(options?: Record<string, unknown>) => Koa.Middleware>(index, 'session', 'koa-session-kit');
   type Handle = { get(k: string): unknown; set(k: string, v: unknown): unknown; has(k: string): boolean };
-  const getSession = exported<(ctx: Context) => Promise<Handle>>(index, 'getSession', 'src/index');
+  const getSession = exported<(ctx: Context) => Promise<Handle>>(index, 'getSession', 'koa-session-kit');
   const serializer = await makeSerializer(spec.serializer ?? 'json');
   const { store, release } = await makeStore(spec.store ?? 'memory');
   const app = newApp();
@@ -105,36 +105,41 @@ async function kitApp(spec: AppSpec): Promise<BenchApp> {
 }
 
 async function makeSerializer(name: 'json' | 'superjson' | 'msgpack'): Promise<unknown> {
-  const path = `serializers/${name}`;
-  const factory = exported<() => unknown>(await loadModule(path), `${name}Serializer`, path);
+  const entry = `koa-session-kit/serializers/${name}`;
+  const factory = exported<() => unknown>(await loadEntry(entry), `${name}Serializer`, entry);
   return factory();
 }
 
 type StoreClass = new (options: Record<string, unknown>) => unknown;
+
+async function storeClass(module: string, name: string): Promise<StoreClass> {
+  const entry = `koa-session-kit/stores/${module}`;
+  return exported<StoreClass>(await loadEntry(entry), name, entry);
+}
 
 /** The store for a scenario, made with the constructor options DESIGN.md names, and what to clean up after. */
 async function makeStore(kind: NonNullable<AppSpec['store']>): Promise<{ store: unknown; release: () => Promise<void> }> {
   const nothing = async (): Promise<void> => {};
   switch (kind) {
     case 'memory': {
-      const Store = exported<StoreClass>(await loadModule('stores/memory'), 'MemoryStore', 'stores/memory');
+      const Store = await storeClass('memory', 'MemoryStore');
       return { store: new Store({}), release: nothing };
     }
     case 'file':
     case 'file-nofsync': {
-      const Store = exported<StoreClass>(await loadModule('stores/file'), 'FileStore', 'stores/file');
+      const Store = await storeClass('file', 'FileStore');
       const dir = await scratchDir(kind);
       const options = kind === 'file' ? { dir } : { dir, fsync: false };
       return { store: new Store(options), release: () => rm(dir, { recursive: true, force: true }) };
     }
     case 'postgres': {
-      const Store = exported<StoreClass>(await loadModule('stores/postgres'), 'PostgresStore', 'stores/postgres');
+      const Store = await storeClass('postgres', 'PostgresStore');
       const table = `bench_kit_sessions_${process.pid}`;
       const store = new Store({ connectionString: DATABASE_URL, table });
       return { store, release: () => dropTable(table) };
     }
     case 'redis': {
-      const Store = exported<StoreClass>(await loadModule('stores/redis'), 'RedisStore', 'stores/redis');
+      const Store = await storeClass('redis', 'RedisStore');
       const { Redis } = await import('ioredis');
       const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
       try {
@@ -148,7 +153,7 @@ async function makeStore(kind: NonNullable<AppSpec['store']>): Promise<{ store: 
       return { store, release: () => dropKeys(client, prefix) };
     }
     case 'cookie': {
-      const Store = exported<StoreClass>(await loadModule('stores/cookie'), 'CookieStore', 'stores/cookie');
+      const Store = await storeClass('cookie', 'CookieStore');
       return { store: new Store({ keys: ['bench-cookie-secret-0123456789abcdefghijklmnop'] }), release: nothing };
     }
   }

@@ -9,8 +9,16 @@ import { join } from 'node:path';
 import type Koa from 'koa';
 import type { Context } from 'koa';
 import { objectView, routes, type SessionView } from './handlers.js';
-import { loadModule, SkipScenario, type BenchApp } from './modules.js';
-import type { Store } from '../src/store.js';
+import { exported, loadEntry, SkipScenario, type BenchApp } from './package.js';
+
+/** The slice of the `Store` contract the probe below drives. */
+interface ProbedStore {
+  create(id: string, record: { data: Uint8Array; expires: number }): Promise<unknown>;
+  get(id: string): Promise<unknown>;
+  update(id: string, record: { data: Uint8Array; expires: number }, version: number): Promise<unknown>;
+  destroy(id: string): Promise<unknown>;
+  close?(): Promise<void>;
+}
 
 const COOKIE = 'sid';
 const DAY_MS = 86_400_000;
@@ -84,8 +92,8 @@ interface StoreSql {
  * scenario when the store is missing or its parameters no longer come in the order used here.
  */
 async function storeStatements(pg: typeof import('pg'), connectionString: string, table: string): Promise<StoreSql> {
-  const { PostgresStore } = (await loadModule('stores/postgres')) as { PostgresStore?: new (options: Record<string, unknown>) => Store };
-  if (typeof PostgresStore !== 'function') throw new SkipScenario('stores/postgres.ts does not export `PostgresStore`');
+  const entry = 'koa-session-kit/stores/postgres';
+  const PostgresStore = exported<new (options: Record<string, unknown>) => ProbedStore>(await loadEntry(entry), 'PostgresStore', entry);
   const pool = new pg.default.Pool({ connectionString, max: 1, connectionTimeoutMillis: 5000 });
   const seen: { text: string; values: unknown[] }[] = [];
   const recording = new Proxy(pool, {

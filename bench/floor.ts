@@ -14,13 +14,14 @@
 
 import type Koa from 'koa';
 import type { Context } from 'koa';
-import { jsonSerializer } from '../serializers/json.js';
-import { formatCookie, readCookie, resolveCookie } from '../src/cookie.js';
-import { EnvelopeCodec } from '../src/envelope.js';
-import { digestId, generateId, isValidId } from '../src/id.js';
-import { IdSigner } from '../src/signature.js';
 import { objectView, routes } from './handlers.js';
-import type { BenchApp } from './modules.js';
+import { exported, loadEntry, loadInternal, type BenchApp } from './package.js';
+
+interface Serializer {
+  readonly name: string;
+  serialize(value: unknown): Uint8Array;
+  deserialize(bytes: Uint8Array): unknown;
+}
 
 const DAY_MS = 86_400_000;
 
@@ -41,7 +42,13 @@ interface Slot {
 }
 
 /** The floor app; `keys` are the same app keys the kit scenarios sign with. */
-export function floorApp(app: Koa, keys: readonly string[]): BenchApp {
+export async function floorApp(app: Koa, keys: readonly string[]): Promise<BenchApp> {
+  const { EnvelopeCodec, IdSigner, formatCookie, readCookie, resolveCookie } = await loadInternal();
+  const kit = await loadEntry('koa-session-kit');
+  const jsonSerializer = exported<() => Serializer>(kit, 'jsonSerializer', 'koa-session-kit');
+  const digestId = exported<(id: string) => string>(kit, 'digestId', 'koa-session-kit');
+  const generateId = exported<() => string>(kit, 'generateId', 'koa-session-kit');
+  const isValidId = exported<(id: string) => boolean>(kit, 'isValidId', 'koa-session-kit');
   const cookie = resolveCookie({ name: 'koa.sid' });
   const signer = new IdSigner(keys, cookie.name);
   const serializer = jsonSerializer();

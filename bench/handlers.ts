@@ -2,7 +2,7 @@
 
 import type { Context, Middleware } from 'koa';
 
-/** What the benchmark keeps in a session: a counter and a small user record (about 100 bytes of JSON). */
+/** What the benchmark keeps in a session: a counter and a small user record. */
 export interface BenchData {
   views: number;
   user: { id: string; name: string; roles: string[] };

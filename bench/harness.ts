@@ -1,49 +1,32 @@
-/** Process plumbing for run.ts: forking servers and the load process, seeding sessions, checking answers. */
+/** Process plumbing for run.ts: building the package, forking servers and the load process, seeding sessions, checking answers. */
 
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './modules.js';
+import { ROOT } from './package.js';
 import type { LoadCommand, LoadReport } from './load.js';
 import type { Scenario } from './scenarios.js';
 import type { ServerCommand, ServerReport } from './server.js';
 
 /**
- * Where forked bench processes run from: compiled JavaScript (run.ts compiles the package and the
- * bench with tsc first, so what runs is what users run) or the TypeScript through tsx's loader.
+ * Builds the package in `root` with its own `npm run build`, so the servers run the JavaScript
+ * users run, resolved through the package's `exports` (bench/package.ts).
  */
-let compiledRoot: string | undefined;
+export function build(root: string): void {
+  const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  if (result.status !== 0) throw new Error(`bench: \`npm run build\` failed in ${root}:\n${result.stdout}${result.stderr}`);
+}
 
 /**
- * Compiles src, serializers, stores and bench with tsc into a directory of this run's own
- * (bench/.tmp/build-<pid>, so two runs never share one); resolves to it. {@link removeBuild} deletes it.
+ * Forks a bench module (`server`, `load`, ...) through tsx; `packageRoot` is the checkout whose
+ * built package it measures (the reference's, under `--against`).
  */
-export function compile(): string {
-  const out = join(ROOT, 'bench', '.tmp', `build-${process.pid}`);
-  rmSync(out, { recursive: true, force: true });
-  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const result = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'bench', 'tsconfig.json'), '--outDir', out], { encoding: 'utf8' });
-  // tsc still emits when some file has a type error (another module mid-edit); only a missing output is fatal.
-  if (!existsSync(join(out, 'bench', 'server.js'))) throw new Error(`bench: tsc produced no output:\n${result.stdout}${result.stderr}`);
-  if (result.status !== 0)
-    console.warn(`bench: tsc reported errors (running what it emitted):\n${result.stdout.split('\n').slice(0, 10).join('\n')}`);
-  compiledRoot = out;
-  return out;
-}
-
-/** Deletes the build {@link compile} made, if any. */
-export function removeBuild(): void {
-  if (compiledRoot !== undefined) rmSync(compiledRoot, { recursive: true, force: true });
-  compiledRoot = undefined;
-}
-
-/** Forks a bench module (`server`, `load`, ...): compiled when {@link compile} ran, else through tsx. */
-export function forkBench(name: string, args: string[] = [], nodeFlags: string[] = []): ChildProcess {
-  const file = compiledRoot === undefined ? join(ROOT, 'bench', `${name}.ts`) : join(compiledRoot, 'bench', `${name}.js`);
-  return fork(file, args, {
-    execArgv: compiledRoot === undefined ? [...nodeFlags, '--import', 'tsx'] : nodeFlags,
-    env: { ...process.env, NODE_ENV: 'production' },
+export function forkBench(name: string, args: string[] = [], options: { nodeFlags?: string[]; packageRoot?: string } = {}): ChildProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'production' };
+  if (options.packageRoot !== undefined) env.BENCH_PACKAGE_ROOT = options.packageRoot;
+  return fork(join(ROOT, 'bench', `${name}.ts`), args, {
+    execArgv: [...(options.nodeFlags ?? []), '--import', 'tsx'],
+    env,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 }
@@ -74,22 +57,23 @@ export function nextMessage<M extends { type: string }>(child: ChildProcess, typ
   });
 }
 
-/** A running scenario server. */
+/** A running scenario server; `packageRoot` is set when it serves another checkout's package. */
 export interface ServerHandle {
   scenario: Scenario;
+  packageRoot: string | undefined;
   child: ChildProcess;
   port: number;
   cookies: string[];
 }
 
 /** Forks the scenario's server; resolves to its handle, or to the reason it was skipped. */
-export async function startServer(scenario: Scenario): Promise<ServerHandle | { skipped: string }> {
-  const child = forkBench('server', [scenario.id]);
+export async function startServer(scenario: Scenario, packageRoot?: string): Promise<ServerHandle | { skipped: string }> {
+  const child = forkBench('server', [scenario.id], packageRoot === undefined ? {} : { packageRoot });
   try {
     const report = await nextMessage<ServerReport>(child, ['ready', 'skip']);
     if (report.type === 'skip') return { skipped: report.reason };
     if (report.type !== 'ready') throw new Error(`unexpected ${report.type}`);
-    return { scenario, child, port: report.port, cookies: [] };
+    return { scenario, packageRoot, child, port: report.port, cookies: [] };
   } catch (error) {
     child.kill();
     return { skipped: `server did not start: ${error instanceof Error ? error.message : String(error)}` };

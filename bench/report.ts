@@ -1,6 +1,5 @@
-/** Turns measured rounds into medians, the goal ratios, a console table and the README Markdown. */
+/** Turns measured rounds into medians, the goal ratios, the comparison with a reference, and tables. */
 
-import { FOREIGN_CORES_LIMIT } from './interference.js';
 import type { Scenario } from './scenarios.js';
 
 /** One measured round of one scenario. */
@@ -17,10 +16,6 @@ export interface Round {
   clientCpuMicrosPerRequest: number;
   non2xx: number;
   errors: number;
-  /** Cores' worth of CPU other processes used during the round (see interference.ts). */
-  foreignCores: number;
-  /** 1, or more when other work spoiled the first tries and the round was measured again. */
-  tries: number;
 }
 
 /** A scenario's medians over its rounds. */
@@ -37,9 +32,6 @@ export interface Summary {
   errors: number;
   /** (max - min) / median of the rounds' req/s: how much the machine moved under this row. */
   rpsSpread: number;
-  /** Rounds measured again because other processes were busy, and rounds still busy on the last try. */
-  retried: number;
-  spoiled: number;
   rounds: Round[];
 }
 
@@ -60,20 +52,8 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-/** Fewest clean rounds that stand on their own; with fewer, every round counts, busy ones included. */
-const MIN_CLEAN_ROUNDS = 3;
-
-const isClean = (round: Round): boolean => round.foreignCores <= FOREIGN_CORES_LIMIT;
-
-/** The rounds medians are taken over: the clean ones when there are enough, else all. */
-function usable(rounds: readonly Round[]): readonly Round[] {
-  const clean = rounds.filter(isClean);
-  return clean.length >= MIN_CLEAN_ROUNDS ? clean : rounds;
-}
-
 export function summarize(scenario: Scenario, rounds: Round[]): Summary {
-  const used = usable(rounds);
-  const pick = (key: keyof Round): number => median(used.map((round) => round[key]));
+  const pick = (key: keyof Round): number => median(rounds.map((round) => round[key]));
   return {
     id: scenario.id,
     label: scenario.label,
@@ -85,8 +65,6 @@ export function summarize(scenario: Scenario, rounds: Round[]): Summary {
     clientCpuMicrosPerRequest: pick('clientCpuMicrosPerRequest'),
     non2xx: rounds.reduce((sum, round) => sum + round.non2xx, 0),
     errors: rounds.reduce((sum, round) => sum + round.errors, 0),
-    retried: rounds.filter((round) => round.tries > 1).length,
-    spoiled: rounds.filter((round) => !isClean(round)).length,
     rpsSpread: (Math.max(...rounds.map((r) => r.rps)) - Math.min(...rounds.map((r) => r.rps))) / pick('rps'),
     rounds,
   };
@@ -105,12 +83,10 @@ function rpsRatio(by: Map<string, Summary>, name: string, a: string, b: string, 
   return finish({ name, value, detail: `${fmt(x.rps, 0)} / ${fmt(y.rps, 0)} req/s (medians)` }, goal);
 }
 
-/** Rounds of scenarios side by side (round i of each): those where all were clean, when there are enough. */
+/** Rounds of scenarios side by side: round i of each. */
 function pairs(...summaries: Summary[]): Round[][] {
   const count = Math.min(...summaries.map((summary) => summary.rounds.length));
-  const all = Array.from({ length: count }, (_, i) => summaries.map((summary) => summary.rounds[i] as Round));
-  const clean = all.filter((row) => row.every(isClean));
-  return clean.length >= MIN_CLEAN_ROUNDS ? clean : all;
+  return Array.from({ length: count }, (_, i) => summaries.map((summary) => summary.rounds[i] as Round));
 }
 
 function finish(ratio: Ratio, goal?: Ratio['goal']): Ratio {
@@ -179,21 +155,51 @@ function cpuRatio(
   return finish({ name, value: median(samples), detail }, user || subject !== 'kit-write' ? undefined : { op: '<=', target: 0.25 });
 }
 
-/** The in-process numbers (bench/hot-path.ts) as ratios: the middleware's own CPU, kit over koa-session. */
-export function hotPathRatios(rows: readonly { id: string; overBareMicros: number | undefined }[]): Ratio[] {
-  const over = (id: string): number | undefined => rows.find((row) => row.id === id)?.overBareMicros;
-  const pair = (name: string, kit: string, koa: string): Ratio | undefined => {
-    const a = over(kit);
-    const b = over(koa);
-    return a === undefined || b === undefined ? undefined : { name, value: a / b, detail: `${fmt(a, 1)} / ${fmt(b, 1)} µs, no sockets` };
-  };
-  return [
-    pair('in-process session CPU per write over bare: kit / koa-session', 'kit-write', 'koa-session-write'),
-    pair('in-process session CPU per read over bare: kit / koa-session', 'kit-read', 'koa-session-read'),
-    pair('in-process session CPU per write over bare: floor / koa-session', 'floor-write', 'koa-session-write'),
-    pair('in-process session CPU per write over bare: kit / floor', 'kit-write', 'floor-write'),
-    pair('in-process session CPU per read over bare: kit / floor', 'kit-read', 'floor-read'),
-  ].filter((ratio): ratio is Ratio => ratio !== undefined);
+/** One scenario measured in this tree and in the reference, round by round in the same run. */
+export interface Comparison {
+  id: string;
+  label: string;
+  /** Medians over rounds of this tree's value over the reference's within the round. */
+  rpsRatio: number;
+  cpuRatio: number;
+  current: { rps: number; cpuMicrosPerRequest: number };
+  reference: { rps: number; cpuMicrosPerRequest: number };
+}
+
+/** This tree's scenarios against the reference's, for each id measured on both sides. */
+export function compare(current: readonly Summary[], reference: readonly Summary[]): Comparison[] {
+  const theirs = new Map(reference.map((summary) => [summary.id, summary]));
+  return current.flatMap((ours) => {
+    const ref = theirs.get(ours.id);
+    if (ref === undefined) return [];
+    const rounds = pairs(ours, ref);
+    const ratio = (key: 'rps' | 'cpuMicrosPerRequest'): number => median(rounds.map(([a, b]) => (a as Round)[key] / (b as Round)[key]));
+    const side = (s: Summary): Comparison['current'] => ({ rps: s.rps, cpuMicrosPerRequest: s.cpuMicrosPerRequest });
+    return [
+      {
+        id: ours.id,
+        label: ours.label,
+        rpsRatio: ratio('rps'),
+        cpuRatio: ratio('cpuMicrosPerRequest'),
+        current: side(ours),
+        reference: side(ref),
+      },
+    ];
+  });
+}
+
+const COMPARISON_HEAD = ['scenario', 'req/s here', 'req/s ref', 'here / ref', 'CPU µs/req here', 'CPU µs/req ref', 'here / ref'];
+
+function comparisonRows(list: readonly Comparison[]): string[][] {
+  return list.map((c) => [
+    c.label,
+    fmt(c.current.rps, 0),
+    fmt(c.reference.rps, 0),
+    fmt(c.rpsRatio, 3),
+    fmt(c.current.cpuMicrosPerRequest, 1),
+    fmt(c.reference.cpuMicrosPerRequest, 1),
+    fmt(c.cpuRatio, 3),
+  ]);
 }
 
 export function fmt(value: number, digits: number): string {
@@ -220,7 +226,6 @@ export function scenarioRows(summaries: readonly Summary[]): string[][] {
     s.label,
     fmt(s.rps, 0),
     `±${fmt((s.rpsSpread * 100) / 2, 0)}%`,
-    s.spoiled === 0 ? `${s.retried}` : `${s.retried} (${s.spoiled} busy)`,
     fmt(s.latencyP99Ms, 0),
     fmt(s.cpuMicrosPerRequest, 1),
     fmt(s.userMicrosPerRequest, 1),
@@ -229,12 +234,13 @@ export function scenarioRows(summaries: readonly Summary[]): string[][] {
   ]);
 }
 
-const HEAD = ['scenario', 'req/s', 'rounds ±', 'redone', 'p99 ms', 'server CPU µs/req', 'of it user', 'server CPU', 'non-2xx+err'];
+const HEAD = ['scenario', 'req/s', 'rounds ±', 'p99 ms', 'server CPU µs/req', 'of it user', 'server CPU', 'non-2xx+err'];
 
 /** The plain-text tables for stdout. */
-export function consoleTables(summaries: readonly Summary[], list: readonly Ratio[]): string {
+export function consoleTables(summaries: readonly Summary[], list: readonly Ratio[], comparison?: readonly Comparison[]): string {
   const ratioRows = list.map((r) => [r.name, fmt(r.value, 3), goalText(r), verdict(r), r.detail]);
-  return `${columns([HEAD, ...scenarioRows(summaries)])}\n\n${columns([['ratio', 'value', 'goal', '', 'from'], ...ratioRows])}`;
+  const against = comparison === undefined ? '' : `\n\n${columns([COMPARISON_HEAD, ...comparisonRows(comparison)])}`;
+  return `${columns([HEAD, ...scenarioRows(summaries)])}\n\n${columns([['ratio', 'value', 'goal', '', 'from'], ...ratioRows])}${against}`;
 }
 
 /** A Markdown table. */
@@ -246,6 +252,10 @@ export function markdownTable(head: readonly string[], rows: readonly (readonly 
 
 export function markdownScenarios(summaries: readonly Summary[]): string {
   return markdownTable(HEAD, scenarioRows(summaries));
+}
+
+export function markdownComparison(list: readonly Comparison[]): string {
+  return markdownTable(COMPARISON_HEAD, comparisonRows(list));
 }
 
 export function markdownRatios(list: readonly Ratio[]): string {

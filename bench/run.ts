@@ -1,35 +1,17 @@
 /**
- * `npm run bench`: starts every scenario's server, seeds sessions, interleaves load rounds, then
- * prints the table and the goal ratios and writes bench/results.json and the README's benchmark section.
- * Flags: --quick, --rounds N, --duration S, --warmup S, --connections N, --sessions N,
- * --only id,id, --scale (only the MemoryStore scale run), --no-scale, --scale-count N, --no-write,
- * --tsx (run the TypeScript through tsx's loader instead of compiling it with tsc first).
+ * `npm run bench`: builds the package, starts every scenario's server, seeds sessions, interleaves
+ * load rounds, prints the table and the goal ratios, and writes bench/results/http.json and
+ * bench/RESULTS.md. With `--against <git-ref>` the ref's package is built beside this one and every
+ * scenario runs on both, interleaved in the same rounds, with the ratios this tree / ref.
+ * Flags are listed in bench/README.md.
  */
 
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { cpus, platform, release, totalmem } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from './modules.js';
-import {
-  command,
-  compile,
-  removeBuild,
-  forkBench,
-  LoadProcess,
-  nextMessage,
-  sanityCheck,
-  seed,
-  startServer,
-  stopServer,
-  type ServerHandle,
-} from './harness.js';
-import { HOT_PATH_IDS, hotPathRows, type HotPathRow } from './hot-path.js';
-import type { ScaleResult } from './memory-scale.js';
-import { writeOutputs, type BenchResults } from './readme.js';
-import { FOREIGN_CORES_LIMIT, foreignCores, snapshot } from './interference.js';
-import { consoleTables, hotPathRatios, median, ratios, summarize, type Round } from './report.js';
+import { prepareReference, type Reference } from './against.js';
+import { build, command, LoadProcess, sanityCheck, seed, startServer, stopServer, type ServerHandle } from './harness.js';
+import { ROOT } from './package.js';
+import { compare, consoleTables, ratios, summarize, type Round, type Summary } from './report.js';
+import { currentCommit, stamped, writeResults, type HttpRun } from './results.js';
 import { SCENARIOS, scenarioById, type Scenario } from './scenarios.js';
 import type { ServerReport } from './server.js';
 
@@ -42,11 +24,8 @@ const { values: flags } = parseArgs({
     connections: { type: 'string' },
     sessions: { type: 'string' },
     only: { type: 'string' },
-    scale: { type: 'boolean', default: false },
-    'no-scale': { type: 'boolean', default: false },
-    'scale-count': { type: 'string' },
+    against: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
-    tsx: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -72,19 +51,18 @@ const config = {
   sessions: numberFlag('sessions', flags.sessions, quick ? 200 : 1000, 50, 100_000),
   quick,
 };
-const scaleCount = numberFlag('scale-count', flags['scale-count'], quick ? 100_000 : 1_000_000, 10_000, 10_000_000);
 
 const log = (line: string): void => console.log(line);
+const tag = (server: ServerHandle): string => `${server.scenario.id}${server.packageRoot === undefined ? '' : '@ref'}`;
 
-interface Started {
-  servers: ServerHandle[];
-  skipped: BenchResults['skipped'];
-}
-
-async function startAll(scenarios: readonly Scenario[]): Promise<Started> {
-  const skipped: BenchResults['skipped'] = [];
+/** Starts, seeds and checks each scenario's server; the ones that cannot run are skipped with a reason. */
+async function startAll(
+  scenarios: readonly Scenario[],
+  packageRoot?: string,
+): Promise<{ servers: ServerHandle[]; skipped: HttpRun['skipped'] }> {
+  const skipped: HttpRun['skipped'] = [];
   const servers: ServerHandle[] = [];
-  const started = await Promise.all(scenarios.map(async (scenario) => ({ scenario, handle: await startServer(scenario) })));
+  const started = await Promise.all(scenarios.map(async (scenario) => ({ scenario, handle: await startServer(scenario, packageRoot) })));
   for (const { scenario, handle } of started) {
     if ('skipped' in handle) {
       skipped.push({ id: scenario.id, label: scenario.label, reason: handle.skipped });
@@ -100,26 +78,20 @@ async function startAll(scenarios: readonly Scenario[]): Promise<Started> {
       await stopServer(handle);
     }
   }
-  for (const skip of skipped) log(`skipped ${skip.id}: ${skip.reason}`);
+  for (const skip of skipped) log(`skipped ${skip.id}${packageRoot === undefined ? '' : '@ref'}: ${skip.reason}`);
   return { servers, skipped };
 }
 
-/** A spoiled round is measured at most this many times in all; the last try stands, flagged. */
-const MAX_TRIES = 3;
-
-async function measureOnce(load: LoadProcess, server: ServerHandle, seconds: number): Promise<Round> {
-  const { scenario } = server;
-  const before = snapshot();
+async function measure(load: LoadProcess, server: ServerHandle, seconds: number): Promise<Round> {
   await command(server, { type: 'start' }, 'started');
   const result = await load.run({
     port: server.port,
-    path: scenario.route,
+    path: server.scenario.route,
     cookies: server.cookies,
     connections: config.connections,
     duration: seconds,
   });
   const stopped = (await command(server, { type: 'stop' }, 'stopped')) as Extract<ServerReport, { type: 'stopped' }>;
-  const foreign = foreignCores(before, snapshot(), stopped.cpuMicros + result.clientCpuMicros, stopped.wallMs);
   return {
     rps: result.requests / result.duration,
     latencyP50Ms: result.latencyP50,
@@ -130,203 +102,81 @@ async function measureOnce(load: LoadProcess, server: ServerHandle, seconds: num
     clientCpuMicrosPerRequest: result.clientCpuMicros / Math.max(1, result.requests),
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts + stopped.errors,
-    foreignCores: foreign,
-    tries: 1,
   };
 }
 
-/** Seconds of extra measuring spoiled rounds may take in all, so a busy machine cannot stretch the run much. */
-let retrySeconds = quick ? 10 : 30;
-
-/** One round of one scenario, measured again (up to MAX_TRIES, within the retry budget) while other work spoils it. */
-async function measure(load: LoadProcess, server: ServerHandle, seconds: number): Promise<Round> {
-  let round = await measureOnce(load, server, seconds);
-  for (let tries = 2; tries <= MAX_TRIES && round.foreignCores > FOREIGN_CORES_LIMIT && retrySeconds >= seconds; tries++) {
-    retrySeconds -= seconds;
-    round = { ...(await measureOnce(load, server, seconds)), tries };
-  }
-  return round;
-}
-
-async function runHttp(): Promise<Pick<BenchResults, 'scenarios' | 'skipped' | 'ratios'>> {
-  const scenarios = flags.only === undefined ? SCENARIOS : flags.only.split(',').map((id) => scenarioById(id.trim()));
-  const estimate = scenarios.length * (config.warmupSeconds + config.rounds * (config.durationSeconds + 0.3));
-  log(
-    `bench: ${scenarios.length} scenarios, ${config.rounds} round(s) x ${config.durationSeconds} s, ${config.connections} connections, ${config.sessions} sessions; about ${Math.ceil(estimate / 60)} min of load`,
-  );
-  const { servers, skipped } = await startAll(scenarios);
+/** Warm-up, then the rounds: every server once per round, each round starting one server later. */
+async function runRounds(servers: readonly ServerHandle[]): Promise<Map<ServerHandle, Round[]>> {
   const load = new LoadProcess();
-  const rounds = new Map<string, Round[]>(servers.map((server) => [server.scenario.id, []]));
+  const rounds = new Map<ServerHandle, Round[]>(servers.map((server) => [server, []]));
   try {
     if (config.warmupSeconds > 0) for (const server of servers) await measure(load, server, config.warmupSeconds);
     for (let round = 0; round < config.rounds; round++) {
-      // Interleaved, and each round starts one scenario later, so no scenario always runs first or last.
+      // So no scenario always runs first or last.
       const order = servers.map((_, i) => servers[(i + round) % servers.length] as ServerHandle);
       for (const server of order) {
-        const measured = await measure(load, server, config.durationSeconds);
-        rounds.get(server.scenario.id)?.push(measured);
+        const m = await measure(load, server, config.durationSeconds);
+        rounds.get(server)?.push(m);
         log(
-          `round ${round + 1}/${config.rounds} ${server.scenario.id.padEnd(24)} ${measured.rps.toFixed(0).padStart(6)} req/s  p99 ${measured.latencyP99Ms} ms  ${measured.cpuMicrosPerRequest.toFixed(1)} µs/req (user ${measured.userMicrosPerRequest.toFixed(1)})  server ${(measured.serverCpuShare * 100).toFixed(0)}%  client ${measured.clientCpuMicrosPerRequest.toFixed(1)} µs/req  others ${measured.foreignCores.toFixed(2)} cores${measured.tries > 1 ? ` (try ${measured.tries})` : ''}`,
+          `round ${round + 1}/${config.rounds} ${tag(server).padEnd(28)} ${m.rps.toFixed(0).padStart(6)} req/s  p99 ${m.latencyP99Ms} ms  ${m.cpuMicrosPerRequest.toFixed(1)} µs/req (user ${m.userMicrosPerRequest.toFixed(1)})  server ${(m.serverCpuShare * 100).toFixed(0)}%  client ${m.clientCpuMicrosPerRequest.toFixed(1)} µs/req`,
         );
       }
     }
   } finally {
     load.close();
-    await Promise.all(servers.map(stopServer));
   }
-  const summaries = servers.map((server) => summarize(server.scenario, rounds.get(server.scenario.id) ?? []));
-  const list = ratios(summaries);
-  log(`\n${consoleTables(summaries, list)}\n`);
-  return { scenarios: summaries, skipped, ratios: list };
-}
-
-/**
- * Runs a bench module in its own process and resolves to the result it sends as `{ type, result }`,
- * or to `{ error }` when it reports `${type}-error`, exits, or takes longer than `timeoutMs`.
- */
-async function childResult<T>(
-  name: string,
-  args: string[],
-  nodeFlags: string[],
-  type: string,
-  timeoutMs: number,
-): Promise<T | { error: string }> {
-  const child = forkBench(name, args, nodeFlags);
-  try {
-    const message = await nextMessage<{ type: string; result?: T; message?: string }>(child, [type, `${type}-error`], timeoutMs);
-    return message.type === type ? (message.result as T) : { error: String(message.message) };
-  } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-async function runScale(): Promise<BenchResults['scale']> {
-  log(`\nMemoryStore scale run (${scaleCount.toLocaleString('en-US')} sessions)...`);
-  return childResult<ScaleResult>('memory-scale', ['--count', String(scaleCount)], ['--expose-gc'], 'scale', 600_000);
-}
-
-/** Cycles of the in-process measurement; each scenario's least batch over all cycles is kept. */
-const HOT_PATH_CYCLES = 3;
-
-/**
- * The middleware's own CPU per request without sockets (bench/hot-path.ts): one process per
- * scenario and measurement, cycled through the scenarios so a slow moment of the machine does
- * not land on one scenario's every batch.
- */
-async function runHotPath(): Promise<HotPathRow[] | { error: string }> {
-  log('\nin-process hot path (bench/hot-path.ts: requests through app.callback(), no sockets)...');
-  const best = new Map<string, number>();
-  try {
-    for (let cycle = 0; cycle < HOT_PATH_CYCLES; cycle++) {
-      for (const id of HOT_PATH_IDS) {
-        const child = forkBench('hot-path', [id]);
-        const message = await nextMessage<{ type: 'hot-path'; id: string; micros: number } | { type: 'hot-path-error'; message: string }>(
-          child,
-          ['hot-path', 'hot-path-error'],
-          120_000,
-        );
-        if (message.type === 'hot-path-error') return { error: message.message };
-        best.set(id, Math.min(best.get(id) ?? Number.POSITIVE_INFINITY, message.micros));
-      }
-    }
-  } catch (error) {
-    return { error: error instanceof Error ? error.message : String(error) };
-  }
-  const rows = hotPathRows(HOT_PATH_IDS, best);
-  for (const row of rows) {
-    const over = row.overBareMicros === undefined ? '' : `  (+${row.overBareMicros.toFixed(2)} over bare)`;
-    log(`${row.id.padEnd(24)} ${row.microsPerRequest.toFixed(2).padStart(7)} µs/request${over}`);
-  }
-  return rows;
-}
-
-/** bench/serializers.ts (the serializer micro-benchmark) in its own process, when that file exists. */
-async function runSerializers(): Promise<unknown> {
-  log('\nserializer micro-benchmark (bench/serializers.ts)...');
-  return childResult<unknown>('serializers-child', quick ? ['--quick'] : [], [], 'serializers', 300_000);
-}
-
-/** `--scale` alone keeps the HTTP numbers of the last full run and replaces only the scale section. */
-async function withPreviousHttp(results: BenchResults): Promise<BenchResults> {
-  const file = join(ROOT, 'bench', 'results.json');
-  if (!existsSync(file)) return results;
-  const previous = JSON.parse(await readFile(file, 'utf8')) as BenchResults;
-  return { ...previous, scale: results.scale };
-}
-
-/** A fixed amount of integer work; kept in its own function so it is optimized once and timed alike. */
-function spin(): number {
-  let x = 0;
-  for (let i = 0; i < 20_000_000; i++) x = (x * 31 + i) | 0;
-  return x;
-}
-
-/**
- * Milliseconds {@link spin} takes here (median of 5, after 3 warm-up runs), before and after the
- * run: when the two differ much, the machine's speed moved under the run (neighbours outside this VM included).
- */
-function speedCheck(): number {
-  const times: number[] = [];
-  let sink = 0;
-  for (let run = 0; run < 8; run++) {
-    const start = performance.now();
-    sink ^= spin();
-    if (run >= 3) times.push(performance.now() - start);
-  }
-  return median(times) + (sink === 0.5 ? 1 : 0);
+  return rounds;
 }
 
 async function main(): Promise<void> {
   const started = Date.now();
-  if (!flags.tsx) {
-    log('bench: compiling with tsc (what runs is the JavaScript users run; --tsx runs the TypeScript through tsx instead)');
-    compile();
-  }
-  const cpu = cpus();
-  const results: BenchResults = {
-    machine: {
-      cpu: cpu[0]?.model.trim() ?? 'unknown',
-      cores: cpu.length,
-      node: process.version,
-      platform: `${platform()} ${release()}`,
-      memoryGiB: Math.round(totalmem() / 2 ** 30),
-      speedCheckMs: { before: speedCheck(), after: Number.NaN },
-    },
-    date: new Date().toISOString(),
-    config,
-    scenarios: [],
-    skipped: [],
-    ratios: [],
-  };
-  if (!flags.scale) Object.assign(results, await runHttp());
-  // The in-process and serializer runs belong to full runs; `--only` is for looking at a few scenarios.
-  const full = !flags.scale && flags.only === undefined;
-  if (full) {
-    results.hotPath = await runHotPath();
-    if (Array.isArray(results.hotPath)) {
-      const extra = hotPathRatios(results.hotPath);
-      for (const ratio of extra) log(`${ratio.name}: ${ratio.value.toFixed(2)} (${ratio.detail})`);
-      results.ratios.push(...extra);
-    }
-  }
-  if (!flags['no-scale']) results.scale = await runScale();
-  if (full) results.serializers = await runSerializers();
-  const speed = { before: results.machine.speedCheckMs?.before ?? Number.NaN, after: speedCheck() };
-  results.machine.speedCheckMs = speed;
-  log(`speed check (a fixed loop, ms): ${speed.before.toFixed(1)} before, ${speed.after.toFixed(1)} after`);
-  if (!flags['no-write']) {
-    await writeOutputs(flags.scale ? await withPreviousHttp(results) : results);
-    log('wrote bench/results.json and the benchmark section of README.md');
-  }
-  const missed = results.ratios.filter((ratio) => ratio.met === false);
+  // Taken now: the tree may change while the run goes on; the build below is what is measured.
+  const commit = currentCommit();
+  const scenarios = flags.only === undefined ? SCENARIOS : flags.only.split(',').map((id) => scenarioById(id.trim()));
+  const sides = flags.against === undefined ? 1 : 2;
+  const estimate = sides * scenarios.length * (config.warmupSeconds + config.rounds * (config.durationSeconds + 0.3));
   log(
-    `done in ${((Date.now() - started) / 1000).toFixed(0)} s; ${missed.length === 0 ? 'every goal measured was met' : `missed: ${missed.map((r) => r.name).join('; ')}`}`,
+    `bench: ${scenarios.length} scenarios${sides === 2 ? ` on this tree and on ${flags.against}` : ''}, ${config.rounds} round(s) x ${config.durationSeconds} s, ${config.connections} connections, ${config.sessions} sessions; about ${Math.ceil(estimate / 60)} min of load`,
   );
+  log('bench: npm run build (the servers load the built package through its exports)');
+  build(ROOT);
+  let reference: Reference | undefined;
+  const servers: ServerHandle[] = [];
+  try {
+    if (flags.against !== undefined) reference = await prepareReference(flags.against, log);
+    const here = await startAll(scenarios);
+    const there = reference === undefined ? undefined : await startAll(scenarios, reference.root);
+    // Each scenario beside its reference twin, so the two meet the machine in the same state.
+    for (const server of here.servers) {
+      servers.push(server);
+      const twin = there?.servers.find((other) => other.scenario.id === server.scenario.id);
+      if (twin !== undefined) servers.push(twin);
+    }
+    await Promise.all((there?.servers ?? []).filter((server) => !servers.includes(server)).map(stopServer));
+    const rounds = await runRounds(servers);
+    const summaries = (side: readonly ServerHandle[]): Summary[] => side.map((s) => summarize(s.scenario, rounds.get(s) ?? []));
+    const current = summaries(here.servers);
+    const list = ratios(current);
+    const comparison = there === undefined ? undefined : compare(current, summaries(there.servers));
+    log(`\n${consoleTables(current, list, comparison)}\n`);
+    const run: HttpRun = { config, scenarios: current, skipped: here.skipped, ratios: list };
+    if (reference !== undefined && comparison !== undefined)
+      run.against = { ref: reference.ref, commit: reference.commit, scenarios: comparison };
+    if (!flags['no-write']) {
+      await writeResults('http', stamped(run, commit));
+      log('wrote bench/results/http.json and bench/RESULTS.md');
+    }
+    const missed = list.filter((ratio) => ratio.met === false);
+    log(
+      `done in ${((Date.now() - started) / 1000).toFixed(0)} s; ${missed.length === 0 ? 'every goal measured was met' : `missed: ${missed.map((r) => r.name).join('; ')}`}`,
+    );
+  } finally {
+    await Promise.all(servers.map(stopServer));
+    await reference?.remove();
+  }
 }
 
-main()
-  .catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(removeBuild);
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

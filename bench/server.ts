@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp } from './apps.js';
-import { SkipScenario } from './modules.js';
+import { SkipScenario } from './package.js';
 import { scenarioById } from './scenarios.js';
 
 /** Messages from the runner. */

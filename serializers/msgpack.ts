@@ -72,7 +72,7 @@ const REPLACEMENT_CHARACTER = Buffer.from([0xef, 0xbf, 0xbd]);
  * uses, a lone surrogate leaves either U+FFFD (EF BF BD, Buffer#utf8Write, TextEncoder) or its
  * own three-byte form ED A0..BF xx (msgpackr's JS writer for short strings). Binary data or a
  * real U+FFFD can match too; then the caller runs the exact check. Two native indexOf calls cost
- * far less than checking each string in the walk (bench/serializers.ts measures the encode).
+ * far less than checking each string in the walk (bench/studies/serializers.ts measures the encode).
  */
 function mayHoldLoneSurrogate(packed: Buffer): boolean {
   for (let at = packed.indexOf(0xed); at !== -1; at = packed.indexOf(0xed, at + 1)) {

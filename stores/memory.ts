@@ -44,13 +44,13 @@ const DEFAULT_PRUNE_INTERVAL_MS = 60_000;
 const DEFAULT_MAX_TOTAL_BYTES = 64 * 1024 * 1024;
 /**
  * A sweep gives the event loop back after this long. Slices overrun it while the GC is busy with a
- * large heap, so the slice is kept short (bench/memory-scale.ts measures the longest pause).
+ * large heap, so the slice is kept short (bench/studies/memory-scale.ts measures the longest pause).
  */
 const SWEEP_SLICE_MS = 2;
 /**
  * Entries per shard the store aims at. A Map rehashes all its entries when it grows or shrinks
  * past a power of two, and with hundreds of thousands of entries that one delete pauses every
- * request; shards of this size rehash quickly (bench/memory-scale.ts).
+ * request; shards of this size rehash quickly (bench/studies/memory-scale.ts).
  */
 const SHARD_TARGET = 16_384;
 const MAX_SHARDS = 256;

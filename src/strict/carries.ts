@@ -119,7 +119,7 @@ export interface Carries {
 /**
  * A {@link Carries} with every field present, in one fixed shape. The walker reads these fields
  * in its hot loop; with the serializers' own objects (each a different shape) those reads go
- * polymorphic once all three serializers run in one process (bench/serializers.ts measures it).
+ * polymorphic once all three serializers run in one process (bench/studies/serializers.ts measures it).
  */
 export class CompiledCarries implements Carries {
   readonly serializer: string;

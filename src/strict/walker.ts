@@ -32,7 +32,7 @@ import {
 
 /**
  * Objects walked with a path stack alone before the walker also keeps a Map of every object. The
- * typical session (bench/serializers.ts) has 27, and a Map per call would be a large share of its walk.
+ * typical session (bench/studies/serializers.ts) has 27, and a Map per call would be a large share of its walk.
  */
 const SHARED_WALK_LIMIT = 2000;
 
@@ -157,7 +157,7 @@ export class Walker {
 
   #visitProperties(value: object, depth: number): Refusal | undefined {
     // for-in reads V8's enum cache without allocating, where Object.keys and Reflect.ownKeys build
-    // an array per object (bench/serializers.ts measures the walk of its typical session).
+    // an array per object (bench/studies/serializers.ts measures the walk of its typical session).
     const checkKeys = this.#checkKeys;
     let names: string[] | undefined;
     if (checkKeys) {

@@ -1,16 +1,16 @@
 /**
- * Profiles one scenario's server under load: `npx tsx bench/profile.ts kit-write [seconds] [--tsx]`.
- * The server runs with `node --cpu-prof`; the profile lands in bench/.tmp/profiles and the
- * functions with the most self time are printed (grouped by function and file).
+ * Study: profiles one scenario's server under load: `npx tsx bench/studies/profile.ts kit-write [seconds]`.
+ * Builds the package, runs the server with `node --cpu-prof`; the profile lands in
+ * bench/.tmp/profiles and the functions with the most self time are printed (by function and file).
  */
 
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ROOT } from './modules.js';
-import { compile, forkBench, removeBuild, LoadProcess, nextMessage, sanityCheck, seed, stopServer, type ServerHandle } from './harness.js';
-import { scenarioById } from './scenarios.js';
-import type { ServerReport } from './server.js';
+import { build, forkBench, LoadProcess, nextMessage, sanityCheck, seed, stopServer, type ServerHandle } from '../harness.js';
+import { ROOT } from '../package.js';
+import { scenarioById } from '../scenarios.js';
+import type { ServerReport } from '../server.js';
 
 interface ProfileNode {
   id: number;
@@ -45,17 +45,16 @@ export function selfTimes(profile: CpuProfile): { name: string; share: number }[
 }
 
 async function main(): Promise<void> {
-  // Profile the JavaScript users run (tsc output), not tsx's transform of it.
-  if (!process.argv.includes('--tsx')) compile();
+  build(ROOT);
   const id = process.argv[2] ?? 'kit-write';
   const seconds = Number(process.argv[3] ?? 10);
   const dir = join(ROOT, 'bench', '.tmp', 'profiles');
   await rm(dir, { recursive: true, force: true });
   const scenario = scenarioById(id);
-  const child = forkBench('server', [id], ['--cpu-prof', '--cpu-prof-dir', dir]);
+  const child = forkBench('server', [id], { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', dir] });
   const report = await nextMessage<ServerReport>(child, ['ready', 'skip']);
   if (report.type !== 'ready') throw new Error(`bench: ${id} did not start (${report.type === 'skip' ? report.reason : report.type})`);
-  const server: ServerHandle = { scenario, child, port: report.port, cookies: [] };
+  const server: ServerHandle = { scenario, packageRoot: undefined, child, port: report.port, cookies: [] };
   await seed(server, 1000);
   const problem = await sanityCheck(server);
   if (problem !== undefined) throw new Error(problem);
@@ -75,10 +74,8 @@ async function main(): Promise<void> {
 
 // Runs when executed, not when imported for selfTimes().
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  main()
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    })
-    .finally(removeBuild);
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
 }

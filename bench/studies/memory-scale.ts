@@ -1,8 +1,9 @@
 /**
- * MemoryStore at scale: bytes per session at a million sessions, lookup cost as the map grows,
- * memory after a million sessions expire and the sweep runs, and the longest event-loop pause
- * while it sweeps. Run with `node --expose-gc --import tsx bench/memory-scale.ts [--count N]`
- * (run.ts does); prints a summary, and sends the numbers to a parent process over IPC.
+ * Study: MemoryStore at scale: bytes per session at a million sessions, lookup cost as the map
+ * grows, memory after a million sessions expire and the sweep runs, and the longest event-loop
+ * pause while it sweeps. After `npm run build`:
+ * `node --expose-gc --import tsx bench/studies/memory-scale.ts [--count N] [--write]`; prints a
+ * summary, and with `--write` records it in bench/RESULTS.md.
  */
 
 import { createHash } from 'node:crypto';
@@ -10,10 +11,13 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { jsonSerializer } from '../serializers/json.js';
-import { EnvelopeCodec } from '../src/envelope.js';
-import { MemoryStore } from '../stores/memory.js';
-import { benchUser } from './handlers.js';
+import type * as Kit from '../../src/index.js';
+import type { MemoryStore } from '../../stores/memory.js';
+import { benchUser } from '../handlers.js';
+import { exported, loadEntry, loadInternal } from '../package.js';
+import { stamped, writeResults } from '../results.js';
+
+type MemoryStoreClass = new (...args: ConstructorParameters<typeof MemoryStore>) => MemoryStore;
 
 /** Everything this script measures; run.ts stores it in results.json. */
 export interface ScaleResult {
@@ -29,7 +33,7 @@ export interface ScaleResult {
   /** storeGetNs at the largest size over storeGetNs at the smallest. */
   lookupGrowth: number;
   sweep: {
-    sweepInterval: number;
+    pruneInterval: number;
     /** From the first expired entry going to the store being empty. */
     sweepMs: number;
     baselineBytes: number;
@@ -47,7 +51,7 @@ export interface ScaleResult {
     liveSweep: { longestSliceMs: number; longestSliceCpuMs: number; longestSliceGcMs: number };
     /** Longest gap between consecutive setImmediate callbacks during the deletion sweep, ms of wall time. */
     maxLoopGapMs: number;
-    /** The same probe for one sweepInterval with nothing sweeping, ms: the machine's own noise. */
+    /** The same probe for one pruneInterval with nothing sweeping, ms: the machine's own noise. */
     idleMaxLoopGapMs: number;
     /** Longest single GC pause during the deletion sweep, ms. */
     maxGcPauseMs: number;
@@ -71,7 +75,9 @@ async function settle(): Promise<{ heap: number; buffers: number }> {
 }
 
 /** A real stored record: the envelope the middleware writes for the benchmark's session data. */
-function sampleRecord(): Uint8Array {
+async function sampleRecord(): Promise<Uint8Array> {
+  const { EnvelopeCodec } = await loadInternal();
+  const jsonSerializer = exported<typeof Kit.jsonSerializer>(await loadEntry('koa-session-kit'), 'jsonSerializer', 'koa-session-kit');
   const payload = jsonSerializer().serialize({ views: 12, user: benchUser() });
   return new EnvelopeCodec('json').encode(Date.now(), undefined, payload);
 }
@@ -125,7 +131,7 @@ type SizeResult = Pick<
   'heapBytesPerSession' | 'arrayBufferBytesPerSession' | 'totalBytesPerSession' | 'lookups' | 'lookupGrowth'
 >;
 
-async function sizeAndLookups(count: number, data: Uint8Array): Promise<SizeResult & { fillMs: number }> {
+async function sizeAndLookups(MemoryStore: MemoryStoreClass, count: number, data: Uint8Array): Promise<SizeResult & { fillMs: number }> {
   const sizes = [10_000, 100_000, count].filter((size, i, all) => size <= count && all.indexOf(size) === i);
   const far = Date.now() + 3_600_000;
   const base = await settle();
@@ -247,13 +253,18 @@ async function longestGap(work: Promise<unknown>): Promise<number> {
 }
 
 /** Fills the store with sessions that expire at once, then watches the sweep empty it. */
-async function expiryAndSweep(count: number, data: Uint8Array, fillMs: number): Promise<ScaleResult['sweep']> {
-  const sweepInterval = 1000;
-  const idleMaxLoopGapMs = await longestGap(sleep(sweepInterval)); // the probe with nothing sweeping
+async function expiryAndSweep(
+  MemoryStore: MemoryStoreClass,
+  count: number,
+  data: Uint8Array,
+  fillMs: number,
+): Promise<ScaleResult['sweep']> {
+  const pruneInterval = 1000;
+  const idleMaxLoopGapMs = await longestGap(sleep(pruneInterval)); // the probe with nothing sweeping
   const base = await settle();
   const gcs = gcPauses();
   const callbacks = timeCallbacks();
-  const store = new MemoryStore({ maxSessions: count, pruneInterval: sweepInterval });
+  const store = new MemoryStore({ maxSessions: count, pruneInterval });
   // Every session lives until the store is full and measured, then all expire together.
   const expires = Date.now() + 2 * fillMs + 2000;
   await fill(store, 0, count, data, expires);
@@ -263,7 +274,7 @@ async function expiryAndSweep(count: number, data: Uint8Array, fillMs: number): 
   if (wait > 0) await sleep(wait);
   const live = callbacks.take();
 
-  const deadline = Date.now() + sweepInterval + 60_000;
+  const deadline = Date.now() + pruneInterval + 60_000;
   let sweepStart: number | undefined;
   const phaseStart = performance.now();
   const maxLoopGapMs = await longestGap(
@@ -286,7 +297,7 @@ async function expiryAndSweep(count: number, data: Uint8Array, fillMs: number): 
   const total = (reading: { heap: number; buffers: number }): number => reading.heap + reading.buffers;
   const gcIn = (s: Slice): number => gcs.within(s.start, s.start + s.wallMs);
   return {
-    sweepInterval,
+    pruneInterval,
     sweepMs,
     baselineBytes: total(base),
     peakBytes: total(peak),
@@ -304,9 +315,11 @@ async function expiryAndSweep(count: number, data: Uint8Array, fillMs: number): 
 
 export async function measureScale(count: number): Promise<ScaleResult> {
   if (gc === undefined) throw new Error('memory-scale: run node with --expose-gc');
-  const data = sampleRecord();
-  const { fillMs, ...sizes } = await sizeAndLookups(count, data);
-  const sweep = await expiryAndSweep(count, data, fillMs);
+  const entry = 'koa-session-kit/stores/memory';
+  const MemoryStore = exported<MemoryStoreClass>(await loadEntry(entry), 'MemoryStore', entry);
+  const data = await sampleRecord();
+  const { fillMs, ...sizes } = await sizeAndLookups(MemoryStore, count, data);
+  const sweep = await expiryAndSweep(MemoryStore, count, data, fillMs);
   return { count, recordBytes: data.length, ...sizes, sweep };
 }
 
@@ -329,18 +342,18 @@ export function describeScale(result: ScaleResult): string {
   ].join('\n');
 }
 
-// Runs when executed, not when imported (run.ts imports only its types).
+// Runs when executed, not when imported (bench/results.ts imports only its types).
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  const { values } = parseArgs({ options: { count: { type: 'string', default: '1000000' } }, strict: true });
-  measureScale(Number(values.count)).then(
-    (result) => {
-      console.log(describeScale(result));
-      process.send?.({ type: 'scale', result });
-    },
-    (error: unknown) => {
-      console.error(error);
-      process.send?.({ type: 'scale-error', message: error instanceof Error ? error.message : String(error) });
-      process.exitCode = 1;
-    },
-  );
+  const { values } = parseArgs({
+    options: { count: { type: 'string', default: '1000000' }, write: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  (async () => {
+    const result = await measureScale(Number(values.count));
+    console.log(describeScale(result));
+    if (values.write) await writeResults('memory-scale', await stamped(result));
+  })().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
 }

@@ -1,12 +1,22 @@
-/** Encode + decode per second for each serializer against the bare library call, on a typical session. */
+/**
+ * Study: encode + decode per second for each serializer against the bare library call, on a
+ * typical session. After `npm run build`: `npx tsx bench/studies/serializers.ts [--quick] [--write]`;
+ * prints a table, and with `--write` records it in bench/RESULTS.md.
+ */
 
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { Packr, Unpackr } from 'msgpackr';
 import { SuperJSON } from 'superjson';
-import { jsonSerializer } from '../serializers/json.js';
-import { msgpackSerializer } from '../serializers/msgpack.js';
-import { superjsonSerializer } from '../serializers/superjson.js';
-import type { Serializer } from '../src/serializer.js';
+import type { Serializer } from '../../src/index.js';
+import { exported, loadEntry } from '../package.js';
+import { stamped, writeResults } from '../results.js';
+
+/** The serializer a public entry point makes (`koa-session-kit/serializers/<name>`). */
+async function kitSerializer(name: 'json' | 'superjson' | 'msgpack'): Promise<Serializer> {
+  const entry = `koa-session-kit/serializers/${name}`;
+  return exported<() => Serializer>(await loadEntry(entry), `${name}Serializer`, entry)();
+}
 
 /** One serializer's numbers: `ratio` is bare ops/s divided by strict ops/s (1.3 means the checks cost 30%), the median over back-to-back pairs. */
 export interface SerializerBenchResult {
@@ -106,16 +116,16 @@ function median(values: number[]): number {
  * back to back (alternating which goes first) and keeps their ratio, so load from other processes
  * hits both sides of a pair alike; the report gives the median ratio and median ops/s.
  */
-export function runSerializerBench(options: SerializerBenchOptions = {}): Record<string, SerializerBenchResult> {
+export async function runSerializerBench(options: SerializerBenchOptions = {}): Promise<Record<string, SerializerBenchResult>> {
   const durationMs = options.durationMs ?? 300;
   const rounds = options.rounds ?? 5;
   // Short pairs, many of them: a pair spans ~2 slices, so a burst of load rarely lands on one side only.
   const slices = Math.max(3, Math.round(durationMs / 50));
   const sliceMs = durationMs / slices;
   const cases = [
-    { name: 'json', strict: strict(jsonSerializer()), bare: bareJson(), value: typicalSession(false) },
-    { name: 'superjson', strict: strict(superjsonSerializer()), bare: bareSuperjson(), value: typicalSession(true) },
-    { name: 'msgpack', strict: strict(msgpackSerializer()), bare: bareMsgpack(), value: typicalSession(true) },
+    { name: 'json', strict: strict(await kitSerializer('json')), bare: bareJson(), value: typicalSession(false) },
+    { name: 'superjson', strict: strict(await kitSerializer('superjson')), bare: bareSuperjson(), value: typicalSession(true) },
+    { name: 'msgpack', strict: strict(await kitSerializer('msgpack')), bare: bareMsgpack(), value: typicalSession(true) },
   ];
   const results: Record<string, SerializerBenchResult> = {};
   for (const c of cases) {
@@ -157,5 +167,16 @@ export function printSerializerBench(results: Record<string, SerializerBenchResu
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  printSerializerBench(runSerializerBench());
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, write: { type: 'boolean', default: false } },
+    strict: true,
+  });
+  (async () => {
+    const results = await runSerializerBench(values.quick ? { durationMs: 100, rounds: 3 } : {});
+    printSerializerBench(results);
+    if (values.write) await writeResults('serializers', await stamped(results));
+  })().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
 }
