@@ -6,6 +6,8 @@ import { createConnection } from 'node:net';
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** Where the tests find Redis; the machine's default when unset. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Where the tests find MySQL or MariaDB; the machine's default when unset. */
+export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 function portOpen(url: string, defaultPort: number): Promise<boolean> {
   const { hostname, port } = new URL(url);
@@ -37,3 +39,5 @@ async function reachable(service: string, url: string, defaultPort: number): Pro
 export const postgresReachable = (): Promise<boolean> => reachable('PostgreSQL', DATABASE_URL, 5432);
 /** See {@link reachable}. */
 export const redisReachable = (): Promise<boolean> => reachable('Redis', REDIS_URL, 6379);
+/** See {@link reachable}. */
+export const mysqlReachable = (): Promise<boolean> => reachable('MySQL/MariaDB', MYSQL_URL, 3306);
