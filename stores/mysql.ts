@@ -120,7 +120,11 @@ function checkOwner(owner: unknown): asserts owner is string {
   throw optionError(TypeError, 'owner', `be a non-empty string of at most ${MAX_OWNER_BYTES} UTF-8 bytes`, received);
 }
 
-/** mysql2 binds a Buffer as bytes, but any other Uint8Array as text in the connection's character set; a view, not a copy. */
+/**
+ * mysql2 binds a Buffer as a BLOB parameter, but any other Uint8Array as a string in the connection's
+ * character set, which a server may convert on the way into a binary column (mysql2's note in
+ * `encode_parameter.js`); a view, not a copy.
+ */
 function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

@@ -150,7 +150,7 @@ describeWithMySQL('MySQLStore', () => {
     it('keeps arbitrary bytes, from a Uint8Array that is a view into a larger buffer, the empty array included', async () => {
       await fc.assert(
         fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), fc.nat(16), async (bytes, offset) => {
-          // Invalid UTF-8 sequences included: a Uint8Array sent as text would be mangled here.
+          // Bytes that are not UTF-8 included, from a view that starts and ends inside its buffer.
           const backing = new Uint8Array(offset + bytes.length + 3).fill(0xff);
           backing.set(bytes, offset);
           const data = backing.subarray(offset, offset + bytes.length);
