@@ -168,7 +168,10 @@ describeWithMySQL('MySQLStore', () => {
     it('gives back exactly the expiry it was given, fractional milliseconds included', async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.oneof(fc.integer({ min: Date.now() + HOUR_MS, max: 8.64e15 }), fc.double({ min: Date.now() + HOUR_MS, max: 8.64e15, noNaN: true })),
+          fc.oneof(
+            fc.integer({ min: Date.now() + HOUR_MS, max: 8.64e15 }),
+            fc.double({ min: Date.now() + HOUR_MS, max: 8.64e15, noNaN: true }),
+          ),
           async (expires) => {
             const id = freshId();
             await store.create(id, { data: Uint8Array.of(1), expires });
@@ -184,7 +187,8 @@ describeWithMySQL('MySQLStore', () => {
     it('keeps an owner byte for byte: case, trailing spaces and any Unicode tell owners apart', async () => {
       const owners = ['Ada', 'ada', 'ada ', 'ädä', 'a\u0308da', '😀'];
       const ids = owners.map(() => freshId());
-      for (const [i, owner] of owners.entries()) await store.create(ids[i]!, { data: Uint8Array.of(i), expires: Date.now() + HOUR_MS, owner });
+      for (const [i, owner] of owners.entries())
+        await store.create(ids[i]!, { data: Uint8Array.of(i), expires: Date.now() + HOUR_MS, owner });
       for (const [i, owner] of owners.entries()) {
         expect((await store.get(ids[i]!))!.owner).toBe(owner);
         expect((await store.listOwned(owner)).map((r) => r.id)).toEqual([ids[i]]);
@@ -198,10 +202,9 @@ describeWithMySQL('MySQLStore', () => {
       const before = Date.now();
       const expires = before + HOUR_MS;
       await store.create(id, { data: Uint8Array.of(9), expires, owner: 'ada' });
-      const [rows] = await admin.query<(mysql.RowDataPacket & { data: Buffer; version: number; created: number; expires: number; owner: Buffer })[]>(
-        `SELECT data, version, created, expires, owner FROM ${quoted(table)} WHERE id = ?`,
-        [id],
-      );
+      const [rows] = await admin.query<
+        (mysql.RowDataPacket & { data: Buffer; version: number; created: number; expires: number; owner: Buffer })[]
+      >(`SELECT data, version, created, expires, owner FROM ${quoted(table)} WHERE id = ?`, [id]);
       expect(rows).toHaveLength(1);
       expect(rows[0]!.data.equals(Buffer.of(9))).toBe(true);
       expect(rows[0]!.owner.equals(Buffer.from('ada'))).toBe(true);
