@@ -36,7 +36,13 @@ async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number
   }, 15_000);
 
   it('answers 500 within commandTimeout while the server is hung, for every request, then serves the same session once it wakes', async () => {
-    const store = new MySQLStore({ uri: server.url, table: 'hang', commandTimeout: TIMEOUT_MS, connectTimeout: TIMEOUT_MS, pruneInterval: false });
+    const store = new MySQLStore({
+      uri: server.url,
+      table: 'hang',
+      commandTimeout: TIMEOUT_MS,
+      connectTimeout: TIMEOUT_MS,
+      pruneInterval: false,
+    });
     const app = http(makeApp({ store }, routes));
     try {
       const cookie = cookiePair(await app.get('/count').expect(200, { views: 1 }));
