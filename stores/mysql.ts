@@ -27,7 +27,7 @@ export interface MySQLStoreOptions extends MySQLTimeouts {
   /**
    * A `mysql2/promise` pool (mysql2 3). The store never ends it: it is yours and may be shared with
    * the rest of the app. For a callback pool, pass `pool.promise()`.
-   * @example new MySQLStore({ pool: mysql.createPool({ uri: process.env.MYSQL_URL, connectTimeout: 5000 }) })
+   * @example new MySQLStore({ pool: mysql.createPool({ uri: 'mysql://app:secret@db.internal/app', connectTimeout: 5000 }) })
    */
   pool?: Pool;
   /**
@@ -141,9 +141,9 @@ type SessionRow = RowDataPacket & { data: Buffer; expires: number; version: numb
 type OwnedRow = RowDataPacket & { id: string; data: Buffer; expires: number };
 
 /**
- * A store for several processes or machines sharing one MySQL (8.0 and later) or MariaDB (10.5 and
- * later) database, through mysql2: each session is a row (LONGBLOB data, the expiry as the app's
- * milliseconds, an integer version, an owner). Every operation is one statement; a versioned update
+ * A store for several processes or machines sharing one MySQL or MariaDB database, through mysql2:
+ * each session is a row (LONGBLOB data, the expiry as the app's milliseconds, an integer version,
+ * an owner). Every operation is one statement; a versioned update
  * is a compare-and-set in its WHERE clause, and a destroyed session is never written back by a late
  * update. Expired rows are invisible at once and deleted by {@link prune}.
  */

@@ -1,6 +1,6 @@
 /** MySQLStore#close(): ends the pool it made from `uri`, never one it was given. */
 
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import mysql from 'mysql2';
 import type mysqlPromise from 'mysql2/promise';
 import { isSessionStoreError } from '../../../src/errors.js';
