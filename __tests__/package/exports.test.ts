@@ -80,6 +80,7 @@ describe('the published package', () => {
     ['koa-session-kit/stores/memory', 'MemoryStore'],
     ['koa-session-kit/stores/file', 'FileStore'],
     ['koa-session-kit/stores/postgres', 'PostgresStore'],
+    ['koa-session-kit/stores/mysql', 'MySQLStore'],
     ['koa-session-kit/stores/redis', 'RedisStore'],
     ['koa-session-kit/stores/cookie', 'CookieStore'],
   ])('resolves %s to built code exporting %s', (specifier, name) => {

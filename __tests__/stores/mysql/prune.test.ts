@@ -36,10 +36,13 @@ describeWithMySQL('MySQLStore#prune()', () => {
     return rows[0]!.n;
   }
 
-  /** True while some connection waits for a row lock in a DELETE on this table. */
-  async function deleteWaiting(): Promise<boolean> {
+  /**
+   * True while some connection runs a DELETE on this table. (INNODB_TRX would not do: a DELETE
+   * waiting on its first row lock has changed nothing yet, and MariaDB may not list it.)
+   */
+  async function deleteRunning(): Promise<boolean> {
     const [rows] = await admin.query<mysql.RowDataPacket[]>(
-      `SELECT 1 FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE CONCAT('DELETE FROM %', ?, '%')`,
+      `SELECT 1 FROM information_schema.PROCESSLIST WHERE INFO LIKE CONCAT('DELETE FROM %', ?, '%')`,
       [table],
     );
     return rows.length > 0;
@@ -114,15 +117,16 @@ describeWithMySQL('MySQLStore#prune()', () => {
   it('answers 0 at once while another instance is in the middle of pruning, which then finishes', async () => {
     const pools = [testPool({ connectionLimit: 2 }), testPool({ connectionLimit: 2 })];
     const [first, second] = pools.map((pool) => new MySQLStore({ pool, table, pruneInterval: false }));
+    await Promise.all([first!.get(freshId()), second!.get(freshId())]); // both connected, past table creation
     await seedExpired(3, 'held');
     const blocker = await blockRows('held');
     try {
       // The first pruner takes the named lock, then waits inside its DELETE on the blocker's row locks.
       const running = first!.prune();
-      await waitFor('the first pruner to wait on a row lock', deleteWaiting);
-      // A pruner that ignored the named lock would now wait on the rows too: give it 1 s, not forever.
+      await waitFor('the first pruner to wait on a row lock', deleteRunning);
+      // A pruner that ignored the named lock would now wait on the rows too (until its 5 s commandTimeout): give it 2 s.
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 1_000, 'still waiting')));
+      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 2_000, 'still waiting')));
       expect(await Promise.race([second!.prune(), timeout])).toBe(0);
       clearTimeout(timer);
       await blocker.query('COMMIT');
