@@ -143,16 +143,17 @@ type OwnedRow = RowDataPacket & { id: string; data: Buffer; expires: number };
 /**
  * A store for several processes or machines sharing one MySQL or MariaDB database, through mysql2:
  * each session is a row (LONGBLOB data, the expiry as the app's milliseconds, an integer version,
- * an owner). Every operation is one statement; a versioned update
- * is a compare-and-set in its WHERE clause, and a destroyed session is never written back by a late
- * update. Expired rows are invisible at once and deleted by {@link prune}.
+ * an owner). Every operation is one statement; a versioned update is a compare-and-set in its WHERE
+ * clause, and a destroyed session is never written back by a late update. Expired rows are
+ * invisible at once and deleted by {@link prune}.
  */
 export class MySQLStore implements Store {
   readonly #given: Pool | undefined;
   readonly #uri: string | undefined;
   readonly #timeouts: Required<MySQLTimeouts>;
-  /** The table's name as given, and as messages show it (backquoted). */
+  /** The table's name as given (the prune lock's name is derived from it). */
   readonly #name: string;
+  /** The same, backquoted, as statements and messages show it. */
   readonly #table: string;
   readonly #sql: Statements;
   #owned: Promise<Pool> | undefined;

@@ -70,9 +70,9 @@ function answered(error: unknown): boolean {
  * Runs `work` on one connection from `pool`, bounded by `timeoutMs` from the request for a
  * connection on; `rearm()` gives the work a fresh `timeoutMs` (a prune, before each statement).
  * The connection goes back to the pool after success or an error the server answered with, and is
- * destroyed after anything else: a timeout (mysql2 would otherwise queue the next user's statements behind the one
- * that never answered, and start their own timeouts only once it does), a lost connection, or an
- * error mysql2 marks fatal.
+ * destroyed after anything else: a timeout (mysql2 would otherwise queue the next user's statements
+ * behind the one that never answered, and start their own timeouts only once it does), a lost
+ * connection, or an error mysql2 marks fatal.
  */
 export function withConnection<T>(
   pool: Pool,
@@ -87,6 +87,7 @@ export function withConnection<T>(
     fail = reject;
   });
   const arm = (): void => {
+    if (late) return; // the caller has its answer; a work's late `finally` must not start a timer nobody clears
     clearTimeout(timer);
     timer = setTimeout(() => {
       late = true;

@@ -68,9 +68,9 @@ export function createSessionTableSql({ table = DEFAULT_TABLE }: { table?: strin
  * counts the rows it matched, without it only those it changed, so a touch to the same expiry or an
  * upsert that keeps a live row would read as "nothing". Statements that must report a match whatever
  * the flag set LAST_INSERT_ID(version), which the server returns as the packet's insert id: the row's
- * version (at least 1) when a row matched, 0 when none did. The version column is a number the store
- * owns, so this hides nothing of the app's: the app's own LAST_INSERT_ID() is per connection and
- * must be read on the connection that inserted, before it goes back to the pool.
+ * version (at least 1) when a row matched, 0 when none did. It overwrites the pooled connection's
+ * LAST_INSERT_ID(), which an app reads on the connection that inserted before releasing it, so the
+ * app's own values are not disturbed.
  */
 
 /** Every statement the store runs, built once per table. */
