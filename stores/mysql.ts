@@ -6,8 +6,8 @@ import { SessionStoreError } from '../src/errors.js';
 import {
   checkBoolean,
   checkOptions,
+  checkOwner,
   checkPruneInterval,
-  describeValue,
   optionError,
   wrongType,
   type ForeignOptions,
@@ -61,8 +61,6 @@ export interface MySQLStoreOptions extends MySQLTimeouts {
 }
 
 const DEFAULT_PRUNE_INTERVAL_MS = 15 * 60_000;
-/** The owner column's width; the middleware accepts no longer owner (`session.owner`). */
-const MAX_OWNER_BYTES = 255;
 
 /** Spellings other session stores use (express-mysql-session, connect-session-sequelize), mapped to ours. */
 const FOREIGN_OPTIONS: ForeignOptions = {
@@ -114,12 +112,6 @@ function checkPool(value: unknown): void {
   if (typeof candidate?.getConnection !== 'function') throw wrongType('pool', 'a mysql2/promise pool', value);
 }
 
-function checkOwner(owner: unknown): asserts owner is string {
-  if (typeof owner === 'string' && owner !== '' && Buffer.byteLength(owner) <= MAX_OWNER_BYTES) return;
-  const received = typeof owner === 'string' ? `${Buffer.byteLength(owner)} bytes` : describeValue(owner);
-  throw optionError(TypeError, 'owner', `be a non-empty string of at most ${MAX_OWNER_BYTES} UTF-8 bytes`, received);
-}
-
 /**
  * mysql2 binds a Buffer as a BLOB parameter, but any other Uint8Array as a string in the connection's
  * character set, which a server may convert on the way into a binary column (mysql2's note in
@@ -129,9 +121,12 @@ function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** The owner column's value: bytes, so the server compares them exactly; NULL for none. */
+/**
+ * The owner column's value: bytes, so the server compares them exactly; NULL for none; a TypeError
+ * (the caller's mistake) for what no user id looks like.
+ */
 function ownerBytes(owner: string | undefined): Buffer | null {
-  return owner === undefined ? null : Buffer.from(owner, 'utf8');
+  return owner === undefined ? null : Buffer.from(checkOwner('owner', owner), 'utf8');
 }
 
 /** What the statements bind. */
@@ -212,14 +207,12 @@ export class MySQLStore implements Store {
 
   /** The owner's unexpired sessions, through the owner index. */
   async listOwned(owner: string): Promise<OwnedRecord[]> {
-    checkOwner(owner);
     const rows = await this.#rows<OwnedRow>('listOwned', this.#sql.listOwned, [ownerBytes(owner), Date.now()]);
     return rows.map(({ id, data, expires }) => ({ id, data, expires }));
   }
 
   /** Deletes the owner's live sessions but `except` in one statement; resolves to how many went. */
   async destroyOwned(owner: string, except?: string): Promise<number> {
-    checkOwner(owner);
     const values = [ownerBytes(owner), except ?? null, Date.now()];
     return (await this.#write('destroyOwned', this.#sql.destroyOwned, values)).affectedRows;
   }

@@ -1,6 +1,6 @@
 /** MySQLStore's SQL: the table's DDL, and one statement per store operation. */
 
-import { optionError, wrongType } from '../../src/option-checks.js';
+import { MAX_OWNER_BYTES, optionError, wrongType } from '../../src/option-checks.js';
 
 export const DEFAULT_TABLE = 'koa_sessions';
 /** MySQL and MariaDB limit table names to 64 characters ("Identifier Length Limits" in either manual). */
@@ -51,7 +51,7 @@ export function createSessionTableSql({ table = DEFAULT_TABLE }: { table?: strin
   expires DOUBLE NOT NULL,
   version INT UNSIGNED NOT NULL,
   created DOUBLE NOT NULL,
-  owner VARBINARY(255) NULL,
+  owner VARBINARY(${MAX_OWNER_BYTES}) NULL,
   PRIMARY KEY (id),
   KEY expires_idx (expires),
   KEY owner_idx (owner)

@@ -197,6 +197,17 @@ describeWithMySQL('MySQLStore', () => {
       expect((await store.listOwned('Ada')).map((r) => r.id)).toEqual([ids[0]]);
     });
 
+    it('refuses an owner no user id looks like, before writing anything', async () => {
+      const id = freshId();
+      const long = 'é'.repeat(128); // 256 UTF-8 bytes, one more than the owner column holds
+      await expect(store.create(id, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS, owner: long })).rejects.toThrow(
+        new TypeError('koa-session-kit: `owner` must be a non-empty string of at most 255 UTF-8 bytes (received 256 bytes)'),
+      );
+      expect(await store.get(id)).toBeUndefined();
+      await expect(store.listOwned('')).rejects.toThrow(TypeError);
+      await expect(store.destroyOwned(long)).rejects.toThrow(TypeError);
+    });
+
     it('writes the row the docs describe: digest id, bytes, the app’s milliseconds, version, owner bytes', async () => {
       const id = freshId();
       const before = Date.now();
