@@ -1,6 +1,7 @@
 /** Committing a session after the response is built: what to write, where, and which cookie line to send. */
 
-import { callStore, SessionStoreError, SessionTooLargeError } from './errors.js';
+import { callStore, isSessionStoreError, SessionStoreError, SessionTooLargeError } from './errors.js';
+import { emit, recordOf } from './events.js';
 import { digestId, generateId } from './id.js';
 import { sameBytes, updateWithRetries } from './conflicts.js';
 import { settleIdentity, toPlainObject, type SessionState } from './session.js';
@@ -31,7 +32,33 @@ export function commit(slot: RequestSlot): CommitResult {
   const { maxBytes } = slot.setup.options;
   if (payload.length > maxBytes && !reused) throw new SessionTooLargeError(slot.setup.name, payload.length, maxBytes);
   const store = slot.setup.store;
-  return isSealedCookieStore(store) ? commitSealed(store, slot, opened, payload) : commitStored(store, slot, opened, payload);
+  if (isSealedCookieStore(store)) return commitSealed(store, slot, opened, payload);
+  const result = commitStored(store, slot, opened, payload);
+  // The handler is attached only for a subscriber; the middleware still gets the rejection.
+  if (slot.setup.onEvent !== undefined && typeof result === 'object') result.catch((error: unknown) => storeError(slot, error));
+  return result;
+}
+
+/** A `store-error` event for a commit the store failed (other errors, e.g. a cookie too large, are the app's). */
+function storeError(slot: RequestSlot, error: unknown): void {
+  if (!isSessionStoreError(error)) return;
+  const { name } = slot.setup;
+  const digest = slot.opened?.loaded?.digest;
+  const event = { type: 'store-error', name, operation: error.operation, error } as const;
+  emit(slot.setup, digest === undefined ? event : { ...event, record: recordOf(digest) });
+}
+
+/**
+ * The event for a session written under a new id (`created`, `regenerated`), or for the old one
+ * dropped (`invalidated`); `digest` is the new record's, `previous` the old one's.
+ */
+function emitMoved(slot: RequestSlot, state: SessionState, digest: string, previous: string | undefined): void {
+  const name = slot.setup.name;
+  const record = recordOf(digest);
+  if (previous === undefined) return emit(slot.setup, { type: 'created', name, record });
+  if (!state.invalidated) return emit(slot.setup, { type: 'regenerated', name, record, previous: recordOf(previous) });
+  emit(slot.setup, { type: 'invalidated', name, record: recordOf(previous) });
+  emit(slot.setup, { type: 'created', name, record });
 }
 
 function commitSealed(store: SealedCookieStore, slot: RequestSlot, opened: Opened, payload: Uint8Array): string | undefined {
@@ -45,7 +72,9 @@ function commitSealed(store: SealedCookieStore, slot: RequestSlot, opened: Opene
   const now = Date.now();
   const fresh = loaded === undefined || state.invalidated || slot.replaced;
   if (fresh && state.data.size === 0 && !state.forced) {
-    return opened.hadCookie && (loaded !== undefined || state.invalidated) ? clearingLine(setup, ctx) : undefined;
+    if (!opened.hadCookie || (loaded === undefined && !state.invalidated)) return undefined;
+    if (loaded !== undefined && setup.onEvent !== undefined) emit(setup, { type: 'invalidated', name: setup.name });
+    return clearingLine(setup, ctx);
   }
   const expires = setup.expiresAt(state.maxAge, state.created, now);
   let record: Uint8Array;
@@ -60,7 +89,16 @@ function commitSealed(store: SealedCookieStore, slot: RequestSlot, opened: Opene
   } else {
     return undefined;
   }
-  return cookieLine(setup, ctx, store.seal({ data: record, expires: sealExpires }, setup.options.cookie.name), sealExpires, now);
+  const line = cookieLine(setup, ctx, store.seal({ data: record, expires: sealExpires }, setup.options.cookie.name), sealExpires, now);
+  if (setup.onEvent !== undefined) {
+    if (loaded === undefined) emit(setup, { type: 'created', name: setup.name });
+    else if (state.invalidated) {
+      emit(setup, { type: 'invalidated', name: setup.name });
+      emit(setup, { type: 'created', name: setup.name });
+    } else if (fresh || state.regenerated) emit(setup, { type: 'regenerated', name: setup.name });
+    else emit(setup, { type: 'saved', name: setup.name, touched: record === loaded.record });
+  }
+  return line;
 }
 
 function commitStored(store: Store, slot: RequestSlot, opened: Opened, payload: Uint8Array): CommitResult {
@@ -71,7 +109,10 @@ function commitStored(store: Store, slot: RequestSlot, opened: Opened, payload: 
     if (state.data.size > 0 || state.forced || state.regenerated) return replaceRecord(store, slot, opened, payload, dropOld);
     // Nothing to keep: no record to write, and a cookie to clear only where one pointed at a session.
     if (dropOld === undefined) return opened.hadCookie && state.invalidated ? clearingLine(setup, ctx) : undefined;
-    return destroy(slot, store, dropOld).then(() => (opened.hadCookie ? clearingLine(setup, ctx) : undefined));
+    return destroy(slot, store, dropOld).then(() => {
+      if (setup.onEvent !== undefined) emit(setup, { type: 'invalidated', name: setup.name, record: recordOf(dropOld) });
+      return opened.hadCookie ? clearingLine(setup, ctx) : undefined;
+    });
   }
   const digest = loaded.digest as string; // server-side loads always carry a digest
   if (state.forced || state.metaChanged || state.ownerChanged || !sameBytes(payload, loaded.payload)) {
@@ -96,6 +137,7 @@ async function touch(
 ): Promise<string | undefined> {
   const touched = await slot.setup.queue.run(digest, () => callStore('touch', digest, () => store.touch(digest, expires)));
   if (!touched) return (await wasReplaced(store, digest)) ? undefined : clearingLine(slot.setup, slot.ctx);
+  if (slot.setup.onEvent !== undefined) emit(slot.setup, { type: 'saved', name: slot.setup.name, record: recordOf(digest), touched: true });
   return cookieLine(slot.setup, slot.ctx, loadedValue(slot, state.identity as string), expires, now);
 }
 
@@ -116,6 +158,8 @@ async function replaceRecord(
     if (!state.invalidated) await markReplaced(store, dropOld, (loaded as Loaded).expires);
     await destroy(slot, store, dropOld);
   }
+  // The new digest is computed again only for a subscriber.
+  if (slot.setup.onEvent !== undefined) emitMoved(slot, state, digestId(state.identity as string), dropOld);
   return line;
 }
 

@@ -6,6 +6,7 @@
 
 import { debuglog } from 'node:util';
 import { callStore, SessionStoreError, storeFailure } from './errors.js';
+import { emit, recordOf } from './events.js';
 import type { Serializer } from './serializer.js';
 import { toPlainObject, type SessionState } from './session.js';
 import { clearingLine, cookieLine, loadedValue } from './set-cookie.js';
@@ -94,8 +95,11 @@ export async function updateWithRetries(
   const rebase = (fresh: Written): void => {
     version = fresh.version;
     const decoded = setup.decode(fresh.data);
-    if (decoded === undefined) return; // unreadable: overwrite it with this request's data
-    original ??= setup.decode(loaded.record)?.data ?? new Map();
+    if (typeof decoded === 'string') return; // unreadable: overwrite it with this request's data
+    if (original === undefined) {
+      const before = setup.decode(loaded.record);
+      original = typeof before === 'string' ? new Map() : before.data;
+    }
     const merged = reapplyChanges(setup.serializer, original, state.data, decoded.data, state.cleared);
     bytes = setup.serializer.serialize(toPlainObject(merged));
     created = decoded.created;
@@ -120,9 +124,12 @@ export async function updateWithRetries(
     }
     if (written !== undefined) {
       setup.queue.leaveNote(digest, { version: written, data, owner });
+      if (setup.onEvent !== undefined) emit(setup, { type: 'saved', name: setup.name, record: recordOf(digest), touched: false });
       return line;
     }
     if (attempt === MAX_CONFLICT_RETRIES) break;
+    if (setup.onEvent !== undefined)
+      emit(setup, { type: 'conflict-retried', name: setup.name, record: recordOf(digest), attempt: attempt + 1 });
     await backoff(attempt);
     const fresh = await callStore('get', digest, () => store.get(digest));
     if (fresh === undefined) {

@@ -7,6 +7,8 @@ import type { SessionDataOf } from './session-types.js';
 export { session, getSession, newSession } from './middleware.js';
 export type { SessionContext, SessionMiddleware } from './middleware.js';
 export type { SessionInfo } from './owners.js';
+export type { SessionEvent, SessionEventListener, RejectReason, StoreEvent, StoreEventSink } from './events.js';
+export { SESSION_EVENT_TYPES } from './events.js';
 
 export type { SessionOptions } from './options.js';
 export type { CookieOptions } from './cookie.js';

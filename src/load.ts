@@ -3,6 +3,7 @@
 import type { Context } from 'koa';
 import { MAX_COOKIE_BYTES, readCookie, readCookies } from './cookie.js';
 import { storeFailure } from './errors.js';
+import { emit, recordOf } from './events.js';
 import { digestId, isValidId } from './id.js';
 import { emptyState, storedState, type SessionState } from './session.js';
 import type { SessionSetup } from './setup.js';
@@ -75,12 +76,15 @@ function loadOthers(setup: SessionSetup, ctx: Context, header: string, now: numb
 
 /** The session one cookie value leads to, or undefined (one debug line) when it leads nowhere. */
 function loadValue(setup: SessionSetup, ctx: Context, raw: string, now: number): Opened | Promise<Opened | undefined> | undefined {
-  if (raw.length + setup.options.cookie.name.length + 1 > MAX_COOKIE_BYTES) return setup.reject('cookie oversized');
+  if (raw.length + setup.options.cookie.name.length + 1 > MAX_COOKIE_BYTES) return setup.reject('cookie-oversized');
   const store = setup.store;
   if (isSealedCookieStore(store)) {
     const opened = store.open(raw, now, setup.options.cookie.name);
     // The store has logged why (one line per rejection); a second line here would only repeat it.
-    if (opened === undefined) return undefined;
+    if (opened === undefined) {
+      if (setup.onEvent !== undefined) emit(setup, { type: 'rejected', name: setup.name, reason: 'seal-rejected' });
+      return undefined;
+    }
     const parsed = { id: '', stale: opened.stale === true, currentValue: undefined };
     return adopt(setup, parsed, undefined, { ...opened, version: 0 }, now);
   }
@@ -95,22 +99,31 @@ async function fetch(setup: SessionSetup, store: Store, parsed: ParsedId, now: n
   try {
     record = await store.get(digest);
   } catch (error) {
-    throw storeFailure('get', digest, error);
+    const failure = storeFailure('get', digest, error);
+    if (setup.onEvent !== undefined) {
+      emit(setup, { type: 'store-error', name: setup.name, operation: 'get', error: failure, record: recordOf(digest) });
+    }
+    throw failure;
   }
   // `null` too: a hand-written store may say "not found" that way.
-  if (record === undefined || record === null || record.expires <= now) return setup.reject('session id unknown to the store or expired');
+  if (record === undefined || record === null) return setup.reject('unknown-id', undefined, digest);
+  if (record.expires <= now) return setup.expired('idle', digest);
   return adopt(setup, parsed, digest, record, now);
 }
 
 /** The loaded session, or undefined (one debug line) when its record does not decode or is past its absolute timeout. */
 function adopt(setup: SessionSetup, parsed: ParsedId, digest: string | undefined, record: StoredRecord, now: number): Opened | undefined {
   const decoded = setup.decode(record.data);
-  if (decoded === undefined) return undefined;
+  if (typeof decoded === 'string') return setup.reject('record-undecodable', decoded, digest);
   const { absoluteTimeout, maxAge } = setup.options;
-  if (absoluteTimeout !== undefined && decoded.created + absoluteTimeout <= now) {
-    return setup.reject('session passed its absoluteTimeout');
-  }
+  if (absoluteTimeout !== undefined && decoded.created + absoluteTimeout <= now) return setup.expired('absolute-timeout', digest);
   const loaded: Loaded = { digest, version: record.version, expires: record.expires, record: record.data, payload: decoded.payload };
+  if (setup.onEvent !== undefined) {
+    emit(
+      setup,
+      digest === undefined ? { type: 'loaded', name: setup.name } : { type: 'loaded', name: setup.name, record: recordOf(digest) },
+    );
+  }
   return {
     state: storedState(maxAge, digest === undefined ? undefined : parsed.id, digest, { ...decoded, owner: record.owner ?? undefined }),
     loaded,
@@ -120,8 +133,7 @@ function adopt(setup: SessionSetup, parsed: ParsedId, digest: string | undefined
   };
 }
 
-function fresh(setup: SessionSetup, now: number, hadCookie: boolean, reason?: string): Opened {
-  if (reason !== undefined) setup.reject(reason);
+function fresh(setup: SessionSetup, now: number, hadCookie: boolean): Opened {
   return { state: emptyState(setup.options.maxAge, now), loaded: undefined, hadCookie, stale: false, currentValue: undefined };
 }
 
@@ -129,14 +141,14 @@ function fresh(setup: SessionSetup, now: number, hadCookie: boolean, reason?: st
 function parseId(setup: SessionSetup, ctx: Context, raw: string): ParsedId | undefined {
   const signer = setup.signerFor(ctx);
   if (signer === undefined) {
-    if (!isValidId(raw)) return setup.reject('cookie malformed');
+    if (!isValidId(raw)) return setup.reject('cookie-malformed');
     return { id: raw, stale: false, currentValue: raw };
   }
   const dot = raw.indexOf('.');
-  if (dot === -1) return setup.reject('cookie is not signed');
+  if (dot === -1) return setup.reject('signature-missing');
   const id = raw.slice(0, dot);
-  if (!isValidId(id)) return setup.reject('cookie malformed');
+  if (!isValidId(id)) return setup.reject('cookie-malformed');
   const verified = signer.verify(id, raw.slice(dot + 1));
-  if (verified === undefined) return setup.reject('signature matches no key');
+  if (verified === undefined) return setup.reject('signature-mismatch');
   return { id, stale: verified.stale, currentValue: verified.stale ? undefined : raw };
 }

@@ -44,6 +44,13 @@ export interface SessionMiddleware extends Middleware {
   revokeSession(handle: string, options?: { owner?: string }): Promise<boolean>;
   /** Revokes every session of `owner`, or all but `except` (pass the current `session.handle`); resolves to how many. */
   revokeSessions(owner: string, options?: { except?: string | undefined }): Promise<number>;
+  /**
+   * Graceful shutdown: stops the store's timers and closes the connections the store made itself
+   * (from a `url` or `connectionString`), so the process can exit once the server is closed. A
+   * client or pool the app passed to the store is left open and usable. Call it after
+   * `server.close()`; requests still in flight then fail.
+   */
+  close(): Promise<void>;
 }
 
 /**
@@ -99,6 +106,7 @@ export function session(options: SessionOptions = {}): SessionMiddleware {
     listSessions: (owner: string) => listSessions(setup, owner),
     revokeSession: (handle: string, options?: { owner?: string }) => revokeSession(setup, handle, options),
     revokeSessions: (owner: string, options?: { except?: string | undefined }) => revokeSessions(setup, owner, options),
+    close: (): Promise<void> => setup.close(),
   }) as SessionMiddleware;
 }
 

@@ -136,6 +136,12 @@ export function checkBoolean(option: string, value: unknown): boolean {
   return value;
 }
 
+/** A function, or a `TypeError` (`rule` says which function, e.g. `a function (event) => void`). */
+export function checkFunction<F>(option: string, value: F | undefined, rule = 'a function'): F | undefined {
+  if (value !== undefined && typeof value !== 'function') throw wrongType(option, rule, value);
+  return value;
+}
+
 /** One of `allowed`, or a `TypeError` listing them (`'lax', 'strict' or false`). */
 export function checkOneOf<const V>(option: string, value: unknown, allowed: readonly V[]): V {
   if (allowed.includes(value as V)) return value as V;

@@ -4,6 +4,7 @@ import { resolveCookie, type CookieOptions, type ResolvedCookie } from './cookie
 import {
   checkBoolean,
   checkDuration,
+  checkFunction,
   checkInteger,
   checkKeyLength,
   checkMaxAge,
@@ -16,6 +17,7 @@ import {
   type ForeignOptions,
   type OptionRegistry,
 } from './option-checks.js';
+import type { SessionEventListener } from './events.js';
 import type { Serializer } from './serializer.js';
 import { isSealedCookieStore, type SessionStore } from './store.js';
 
@@ -89,6 +91,17 @@ export interface SessionOptions {
    * @default 262144 (256 KiB)
    */
   maxBytes?: number | undefined;
+  /**
+   * Hears every lifecycle event: sessions created, loaded, saved, regenerated, invalidated,
+   * expired, cookies rejected (with the reason), conflicts retried, store errors, scheduled prunes
+   * finished or failed. Each event is an object with a `type` and the session's `name`, and never
+   * carries the cookie value, the id or the data (see docs/events.md for the list). Called
+   * synchronously; an error it throws is caught and reported to `NODE_DEBUG=koa-session-kit`.
+   * Without it, events are not even built.
+   * @default undefined (no subscriber; `NODE_DEBUG=koa-session-kit` still logs)
+   * @example onEvent: (event) => logger.info(event, `session ${event.type}`)
+   */
+  onEvent?: SessionEventListener | undefined;
 }
 
 /** One entry per option, so the compiler fails when an option is added here but not there. */
@@ -104,6 +117,7 @@ const OPTION_KEYS: OptionRegistry<SessionOptions> = {
   name: true,
   ctxSession: true,
   maxBytes: true,
+  onEvent: true,
 };
 
 /** Spellings from express-session, koa-session and others, and what we call them. */
@@ -143,6 +157,7 @@ export interface ResolvedOptions {
   /** The context property of the `ctx.session` view, or undefined when it is off. */
   readonly ctxSession: string | undefined;
   readonly maxBytes: number;
+  readonly onEvent: SessionEventListener | undefined;
 }
 
 /** Validates and fills in options; never mutates the caller's object. Throws on the first problem. */
@@ -191,6 +206,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     cookie: resolveCookie(options.cookie ?? {}),
     ctxSession: resolveCtxSession(options.ctxSession, name),
     maxBytes: checkInteger('maxBytes', options.maxBytes ?? DEFAULT_MAX_BYTES, 1),
+    onEvent: checkFunction('onEvent', options.onEvent, 'a function (event) => void'),
   };
 }
 
@@ -201,7 +217,9 @@ function checkStore(store: unknown): asserts store is SessionStore {
   const methods = isSealedCookieStore(store as SessionStore) ? SEALED_COOKIE_METHODS : STORE_METHODS;
   const has = store as Record<string, unknown>;
   const missing = methods.filter((method) => typeof has[method] !== 'function').map((m) => `\`${m}\``);
-  const odd = ['prune', 'close'].filter((method) => has[method] !== undefined && typeof has[method] !== 'function').map((m) => `\`${m}\``);
+  const odd = ['prune', 'close', 'setEventSink']
+    .filter((method) => has[method] !== undefined && typeof has[method] !== 'function')
+    .map((m) => `\`${m}\``);
   if (missing.length + odd.length > 0) {
     const needs = `be ${rule}, with methods ${methods.join(', ')} (and, optionally, prune and close)`;
     const lacks = missing.length > 0 ? ` without ${missing.join(', ')}` : ` whose ${odd.join(', ')} is not a function`;

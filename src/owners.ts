@@ -4,6 +4,7 @@
  */
 
 import { SessionStoreError } from './errors.js';
+import { emit, recordOf } from './events.js';
 import { checkOwner } from './option-checks.js';
 import { toPlainObject, type SessionData } from './session.js';
 import type { SessionSetup } from './setup.js';
@@ -72,7 +73,7 @@ export async function listSessions(setup: SessionSetup, owner: string): Promise<
   for (const record of records) {
     if (record.expires <= now) continue;
     const decoded = setup.decode(record.data);
-    if (decoded === undefined) continue;
+    if (typeof decoded === 'string') continue; // another format wrote it: not listable
     if (absoluteTimeout !== undefined && decoded.created + absoluteTimeout <= now) continue;
     const capped = absoluteTimeout !== undefined && record.expires === decoded.created + absoluteTimeout;
     sessions.push({
@@ -98,6 +99,10 @@ export async function revokeSession(setup: SessionSetup, handle: string, options
   if (record === undefined || record === null) return false;
   if (options.owner !== undefined && record.owner !== checkOwner('owner', options.owner)) return false;
   await ownerCall('destroy', () => store.destroy(handle));
+  if (setup.onEvent !== undefined) {
+    const event = { type: 'sessions-revoked', name: setup.name, revoked: 1, record: recordOf(handle) } as const;
+    emit(setup, record.owner === undefined ? event : { ...event, owner: record.owner });
+  }
   return true;
 }
 
@@ -106,5 +111,7 @@ export async function revokeSessions(setup: SessionSetup, owner: string, options
   checkOwner('owner', owner);
   const except = options.except === undefined ? undefined : checkHandle('except', options.except);
   const store = ownerStore(setup);
-  return ownerCall('destroyOwned', () => store.destroyOwned(owner, except));
+  const revoked = await ownerCall('destroyOwned', () => store.destroyOwned(owner, except));
+  if (setup.onEvent !== undefined) emit(setup, { type: 'sessions-revoked', name: setup.name, owner, revoked });
+  return revoked;
 }

@@ -5,11 +5,12 @@ import { debuglog } from 'node:util';
 import { jsonSerializer } from '../serializers/json.js';
 import { MemoryStore } from '../stores/memory.js';
 import { EnvelopeCodec } from './envelope.js';
+import { emit, recordOf, type RejectReason, type SessionEventListener, type StoreEvent } from './events.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { checkKeys, resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js';
 import type { Serializer } from './serializer.js';
 import { IdSigner } from './signature.js';
-import type { SessionStore } from './store.js';
+import { isSealedCookieStore, type SessionStore } from './store.js';
 
 const debug = debuglog('koa-session-kit');
 
@@ -45,6 +46,8 @@ export class SessionSetup {
   readonly store: SessionStore;
   readonly serializer: Serializer;
   readonly codec: EnvelopeCodec;
+  /** The `onEvent` subscriber: every emit site checks it first, so no subscriber means no event built. */
+  readonly onEvent: SessionEventListener | undefined;
   /**
    * Commits of one id in this process run one at a time; the version check covers other
    * processes. Each leaves the record it wrote for the next, which then need not reload it.
@@ -62,6 +65,18 @@ export class SessionSetup {
     this.serializer = resolved.serializer ?? jsonSerializer();
     this.codec = new EnvelopeCodec(this.serializer.name);
     this.#signer = resolved.keys === undefined ? undefined : new IdSigner(resolved.keys, resolved.cookie.name);
+    this.onEvent = resolved.onEvent;
+    if (this.onEvent !== undefined && !isSealedCookieStore(this.store)) {
+      this.store.setEventSink?.((event: StoreEvent) => emit(this, { ...event, name: this.name }));
+    }
+  }
+
+  /** `sessions.close()`: the store's own timers and connections (each store closes only what it made). */
+  async close(): Promise<void> {
+    const store = this.store;
+    if (isSealedCookieStore(store)) return;
+    if (this.onEvent !== undefined) store.setEventSink?.(undefined);
+    await store.close?.();
   }
 
   /** The signer for this request: `keys` from the options, else `app.keys` (rebuilt when they change). */
@@ -84,23 +99,45 @@ export class SessionSetup {
     return cap === undefined ? expires : Math.min(expires, created + cap);
   }
 
-  /** One debug line saying why this request starts a fresh session. */
-  reject(reason: string): undefined {
-    debug('%s: %s; starting a fresh session', this.name, reason);
+  /**
+   * One debug line saying why this request starts a fresh session, and a `rejected` event.
+   * @param detail what the debug line adds to the reason, e.g. which decoding step failed
+   * @param digest the store key, when the cookie led that far (the event carries its prefix)
+   */
+  reject(reason: RejectReason, detail?: string, digest?: string): undefined {
+    debug('%s: %s%s; starting a fresh session', this.name, reason, detail === undefined ? '' : ` (${detail})`);
+    if (this.onEvent !== undefined) {
+      emit(
+        this,
+        digest === undefined
+          ? { type: 'rejected', name: this.name, reason }
+          : { type: 'rejected', name: this.name, reason, record: recordOf(digest) },
+      );
+    }
     return undefined;
   }
 
-  /** Opens an envelope and decodes its data; undefined (and one debug line) when it does not fit. */
-  decode(bytes: Uint8Array): Decoded | undefined {
+  /** One debug line and an `expired` event: a loaded session was past its expiry or its absolute timeout. */
+  expired(cause: 'idle' | 'absolute-timeout', digest: string | undefined): undefined {
+    debug('%s: session passed its %s; starting a fresh session', this.name, cause === 'idle' ? 'maxAge' : 'absoluteTimeout');
+    if (this.onEvent !== undefined) {
+      const event = { type: 'expired', name: this.name, cause } as const;
+      emit(this, digest === undefined ? event : { ...event, record: recordOf(digest) });
+    }
+    return undefined;
+  }
+
+  /** Opens an envelope and decodes its data; a string saying what does not fit when it does not. */
+  decode(bytes: Uint8Array): Decoded | string {
     const envelope = this.codec.decode(bytes);
-    if (envelope === undefined) return this.reject('record was written by another serializer or format');
+    if (envelope === undefined) return 'record was written by another serializer or format';
     let value: unknown;
     try {
       value = this.serializer.deserialize(envelope.payload);
     } catch (error) {
-      return this.reject(`stored data does not decode (${(error as Error)?.name})`);
+      return `stored data does not decode (${(error as Error)?.name})`;
     }
-    if (!isPlainObject(value)) return this.reject('stored data is not an object');
+    if (!isPlainObject(value)) return 'stored data is not an object';
     const data = new Map<string, unknown>();
     for (const key of Object.keys(value)) data.set(key, value[key]);
     return { created: envelope.created, maxAge: envelope.maxAge, payload: envelope.payload, data };

@@ -23,6 +23,21 @@ export interface OwnedRecord {
   expires: number;
 }
 
+/**
+ * What a store reports from outside any request (a scheduled prune, a connection it made
+ * itself); the middleware adds the session's `name` and hands it to `onEvent`.
+ */
+export type StoreEvent =
+  /** A scheduled prune ran to the end; `removed` expired records went. */
+  | { readonly type: 'prune-finished'; readonly store: string; readonly removed: number }
+  /** A scheduled prune failed; the next one tries again. */
+  | { readonly type: 'prune-failed'; readonly store: string; readonly error: Error }
+  /** A connection the store made itself failed outside any request (requests see their own errors). */
+  | { readonly type: 'store-error'; readonly store: string; readonly operation: string; readonly error: Error };
+
+/** Where a store sends its {@link StoreEvent}s: see {@link Store.setEventSink}. */
+export type StoreEventSink = (event: StoreEvent) => void;
+
 /** What the middleware writes: the store owns the version. */
 export interface RecordWrite {
   data: Uint8Array;
@@ -67,8 +82,20 @@ export interface Store {
   destroyOwned?(owner: string, except?: string): Promise<number>;
   /** Removes expired records now; resolves to how many were removed, when the store knows. */
   prune?(): Promise<number>;
-  /** Releases timers and connections the store owns (never ones it was given). */
+  /**
+   * Releases timers and connections the store made itself, never a client or pool it was given
+   * (that one stays usable). `sessions.close()` calls it, at shutdown.
+   */
   close?(): Promise<void>;
+  /**
+   * Where to report what happens outside any request, which no caller would otherwise see: a
+   * scheduled prune that finished (`prune-finished`) or failed (`prune-failed`), an error of a
+   * connection the store made itself (`store-error`). `session({ onEvent })` calls it once with a
+   * sink that forwards to the subscriber; a later call replaces the sink, `undefined` removes it.
+   * Without a sink, a store reports these to `NODE_DEBUG=koa-session-kit` only, as before. A store
+   * calls the sink synchronously and never lets it throw into its own work (the sink never does).
+   */
+  setEventSink?(sink: StoreEventSink | undefined): void;
 }
 
 /** A session sealed into the cookie itself, as {@link SealedCookieStore.open} gives it back. */
@@ -104,4 +131,23 @@ export type SessionStore = Store | SealedCookieStore;
 /** Tells a sealed cookie store from a server-side one. */
 export function isSealedCookieStore(store: SessionStore): store is SealedCookieStore {
   return (store as Partial<SealedCookieStore>).kind === 'sealed-cookie';
+}
+
+/**
+ * Reports a scheduled prune to a store's sink: `prune-finished` with the count, or `prune-failed`
+ * (after `log`, which keeps the `NODE_DEBUG` line stores have always written).
+ */
+export function reportPrune(
+  store: string,
+  pruning: Promise<number>,
+  sink: StoreEventSink | undefined,
+  log: (error: unknown) => void,
+): void {
+  pruning.then(
+    (removed) => sink?.({ type: 'prune-finished', store, removed }),
+    (error: unknown) => {
+      log(error);
+      sink?.({ type: 'prune-failed', store, error: error instanceof Error ? error : new Error(String(error)) });
+    },
+  );
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { SessionStoreError } from '../src/errors.js';
 import { KeyedQueue } from '../src/keyed-queue.js';
-import type { OwnedRecord, RecordWrite, Store, StoredRecord } from '../src/store.js';
+import { reportPrune, type OwnedRecord, type RecordWrite, type Store, type StoredRecord, type StoreEventSink } from '../src/store.js';
 import { EXPIRES_OFFSET, encodeExpires, encodeHeader, isLive, isPrunable, type HeaderRead } from './file/header.js';
 import { checkOwner } from '../src/option-checks.js';
 import { checkWrite, fsFailure, isStoreId, lockTimeout, lostLock } from './file/checks.js';
@@ -42,6 +42,7 @@ export class FileStore implements Store {
   #dirReady: Promise<void> | undefined;
   #pruning: Promise<number> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #sink: StoreEventSink | undefined;
 
   constructor(options: FileStoreOptions) {
     const resolved = resolveOptions(options);
@@ -50,7 +51,7 @@ export class FileStore implements Store {
     this.#owners = new OwnerIndex(resolved.dir);
     if (resolved.pruneInterval !== false) {
       this.#timer = setInterval(() => {
-        this.prune().catch((error: unknown) => log('FileStore: scheduled prune of %s failed: %o', this.#dir, error));
+        reportPrune('FileStore', this.prune(), this.#sink, (error) => log('FileStore: scheduled prune of %s failed: %o', this.#dir, error));
       }, resolved.pruneInterval);
       this.#timer.unref();
     }
@@ -234,6 +235,11 @@ export class FileStore implements Store {
   }
 
   /** Stops the prune timer and waits for running work; the store stays usable (it holds nothing open). */
+  /** Where the scheduled prune reports `prune-finished` and `prune-failed` (see `Store.setEventSink`). */
+  setEventSink(sink: StoreEventSink | undefined): void {
+    this.#sink = sink;
+  }
+
   async close(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;

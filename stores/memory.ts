@@ -2,7 +2,7 @@
 
 import { SessionStoreError } from '../src/errors.js';
 import { checkInteger, checkOptions, checkPruneInterval, type ForeignOptions, type OptionRegistry } from '../src/option-checks.js';
-import type { OwnedRecord, RecordWrite, Store, StoredRecord } from '../src/store.js';
+import type { OwnedRecord, RecordWrite, Store, StoredRecord, StoreEventSink } from '../src/store.js';
 
 /** Options for {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -109,7 +109,8 @@ export class MemoryStore implements Store {
   /** Owner -> ids of their records: the index listOwned and destroyOwned read. */
   readonly #owners = new Map<string, Set<string>>();
   #timer: NodeJS.Timeout | undefined;
-  #sweeping: { shard: number; entries: Iterator<Entry> } | undefined;
+  #sweeping: { shard: number; entries: Iterator<Entry>; removed: number } | undefined;
+  #sink: StoreEventSink | undefined;
 
   constructor(options: MemoryStoreOptions = {}) {
     checkOptions('MemoryStore', options, OPTION_KEYS, FOREIGN_OPTIONS);
@@ -229,6 +230,11 @@ export class MemoryStore implements Store {
     return removed;
   }
 
+  /** Where the scheduled sweep reports `prune-finished` (see `Store.setEventSink`). */
+  setEventSink(sink: StoreEventSink | undefined): void {
+    this.#sink = sink;
+  }
+
   /** Stops the sweep timer and drops every record. */
   async close(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
@@ -335,7 +341,7 @@ export class MemoryStore implements Store {
 
   #startSweep(): void {
     if (this.#sweeping !== undefined) return;
-    this.#sweeping = { shard: 0, entries: (this.#shards[0] as Map<string, Entry>).values() };
+    this.#sweeping = { shard: 0, entries: (this.#shards[0] as Map<string, Entry>).values(), removed: 0 };
     this.#sweepSlice();
   }
 
@@ -351,13 +357,17 @@ export class MemoryStore implements Store {
         if (next.done === true) {
           if (++sweeping.shard === this.#shards.length) {
             this.#sweeping = undefined;
+            this.#sink?.({ type: 'prune-finished', store: 'MemoryStore', removed: sweeping.removed });
             return;
           }
           sweeping.entries = (this.#shards[sweeping.shard] as Map<string, Entry>).values();
           continue;
         }
         const entry = next.value;
-        if (entry.expires <= now) this.#drop(this.#shards[sweeping.shard] as Map<string, Entry>, entry);
+        if (entry.expires <= now) {
+          this.#drop(this.#shards[sweeping.shard] as Map<string, Entry>, entry);
+          sweeping.removed++;
+        }
       }
       if (performance.now() >= deadline) break;
     }

@@ -13,7 +13,7 @@ import {
   type ForeignOptions,
   type OptionRegistry,
 } from '../src/option-checks.js';
-import type { OwnedRecord, RecordWrite, Store, StoredRecord } from '../src/store.js';
+import { reportPrune, type OwnedRecord, type RecordWrite, type Store, type StoredRecord, type StoreEventSink } from '../src/store.js';
 import { checkTimeouts, createPool, resolveTimeouts, type PostgresTimeouts } from './postgres/connection.js';
 import { checkIdentifier, DEFAULT_TABLE, qualifiedName, statements, type SessionTableName } from './postgres/sql.js';
 
@@ -133,6 +133,7 @@ export class PostgresStore implements Store {
   #creating: Promise<void> | undefined;
   #pruning: Promise<number> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #sink: StoreEventSink | undefined;
   #closed = false;
 
   constructor(options: PostgresStoreOptions) {
@@ -146,7 +147,8 @@ export class PostgresStore implements Store {
     this.#sql = statements(name);
     this.#tableToCreate = options.createTable ?? true;
     if (interval === false) return;
-    const run = (): void => void this.prune().catch((error) => debug('PostgresStore: prune failed: %s', reason(error)));
+    const log = (error: unknown): void => debug('PostgresStore: prune failed: %s', reason(error));
+    const run = (): void => reportPrune('PostgresStore', this.prune(), this.#sink, log);
     this.#timer = setInterval(run, interval).unref();
   }
 
@@ -206,6 +208,11 @@ export class PostgresStore implements Store {
       this.#pruning = undefined;
     });
     return this.#pruning;
+  }
+
+  /** Where the scheduled prune and the `connectionString` pool report (see `Store.setEventSink`). */
+  setEventSink(sink: StoreEventSink | undefined): void {
+    this.#sink = sink;
   }
 
   /**
@@ -291,7 +298,11 @@ export class PostgresStore implements Store {
       return Promise.reject(new SessionStoreError('koa-session-kit: PostgresStore is closed', { operation }));
     }
     this.#owned ??= import('pg').then(
-      (pg) => createPool(pg, connectionString, this.#timeouts, (error) => debug('PostgresStore: idle connection lost: %s', error.message)),
+      (pg) =>
+        createPool(pg, connectionString, this.#timeouts, (error) => {
+          debug('PostgresStore: idle connection lost: %s', error.message);
+          this.#sink?.({ type: 'store-error', store: 'PostgresStore', operation: 'connection', error });
+        }),
       (cause: unknown) => {
         this.#owned = undefined;
         const message = 'koa-session-kit: install `pg` to use PostgresStore with `connectionString`';

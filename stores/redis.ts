@@ -14,7 +14,7 @@ import {
   type ForeignOptions,
   type OptionRegistry,
 } from '../src/option-checks.js';
-import type { OwnedRecord, RecordWrite, Store, StoredRecord } from '../src/store.js';
+import type { OwnedRecord, RecordWrite, Store, StoredRecord, StoreEventSink } from '../src/store.js';
 import { prepare, type ScriptedClient } from './redis/scripts.js';
 
 /** An ioredis client: a single-node `Redis` (standalone or Sentinel) or a `Cluster`. */
@@ -146,6 +146,7 @@ export class RedisStore implements Store {
   #client: ScriptedClient | undefined;
   #connecting: Promise<ScriptedClient> | undefined;
   #closed = false;
+  #sink: StoreEventSink | undefined;
 
   constructor(options: RedisStoreOptions) {
     checkRedisOptions(options);
@@ -215,6 +216,11 @@ export class RedisStore implements Store {
     return this.#run('destroyOwned', (client) => client.koaSessionKitV2DestroyOwned(this.#prefix + suffix, ...args));
   }
 
+  /** Where the client made from `url` reports its connection errors (see `Store.setEventSink`). */
+  setEventSink(sink: StoreEventSink | undefined): void {
+    this.#sink = sink;
+  }
+
   /**
    * Quits the client the store made from `url` (later calls then reject); a client passed as
    * `client` is left open and the store keeps working on it.
@@ -261,7 +267,10 @@ export class RedisStore implements Store {
       ({ Redis: RedisClass }) => {
         const redis = new RedisClass(url, { connectTimeout: this.#connectTimeout, commandTimeout: this.#commandTimeout });
         // Failures reach callers as rejected commands; without a listener ioredis also prints each one.
-        redis.on('error', (error: Error) => debug('RedisStore connection error: %s', error.message));
+        redis.on('error', (error: Error) => {
+          debug('RedisStore connection error: %s', error.message);
+          this.#sink?.({ type: 'store-error', store: 'RedisStore', operation: 'connection', error });
+        });
         const client = prepare(redis);
         // Only keep it if close() did not run while ioredis was loading.
         if (this.#connecting !== undefined) this.#client = client;
