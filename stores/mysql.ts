@@ -13,7 +13,7 @@ import {
   type ForeignOptions,
   type OptionRegistry,
 } from '../src/option-checks.js';
-import type { OwnedRecord, RecordWrite, Store, StoredRecord } from '../src/store.js';
+import { reportPrune, type OwnedRecord, type RecordWrite, type Store, type StoredRecord, type StoreEventSink } from '../src/store.js';
 import { checkTimeouts, createPool, resolveTimeouts, withConnection, type MySQLTimeouts } from './mysql/connection.js';
 import { DEFAULT_TABLE, PRUNE_BATCH_ROWS, checkTable, quoteTable, statements, type Statements } from './mysql/sql.js';
 
@@ -157,6 +157,7 @@ export class MySQLStore implements Store {
   #creating: Promise<void> | undefined;
   #pruning: Promise<number> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #sink: StoreEventSink | undefined;
   #closed = false;
 
   constructor(options: MySQLStoreOptions) {
@@ -170,7 +171,8 @@ export class MySQLStore implements Store {
     this.#sql = statements(table);
     this.#tableToCreate = options.createTable ?? true;
     if (interval === false) return;
-    const run = (): void => void this.prune().catch((error) => debug('MySQLStore: prune failed: %s', reason(error)));
+    const log = (error: unknown): void => debug('MySQLStore: prune failed: %s', reason(error));
+    const run = (): void => reportPrune('MySQLStore', this.prune(), this.#sink, log);
     this.#timer = setInterval(run, interval).unref();
   }
 
@@ -227,6 +229,11 @@ export class MySQLStore implements Store {
       this.#pruning = undefined;
     });
     return this.#pruning;
+  }
+
+  /** Where the scheduled prune reports (see `Store.setEventSink`). */
+  setEventSink(sink: StoreEventSink | undefined): void {
+    this.#sink = sink;
   }
 
   /**

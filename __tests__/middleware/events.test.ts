@@ -15,10 +15,12 @@ import {
 import { CookieStore } from '../../stores/cookie.js';
 import { FileStore } from '../../stores/file.js';
 import { MemoryStore } from '../../stores/memory.js';
+import { MySQLStore } from '../../stores/mysql.js';
 import { PostgresStore } from '../../stores/postgres.js';
 import { RedisStore } from '../../stores/redis.js';
 import { client, closeStores, cookiePair, cookieValue, makeApp, sleep, track, type Handler } from '../helpers/app.js';
 import { removeTempDirs, tempDir } from '../helpers/file-store.js';
+import * as mysqlHelpers from '../helpers/mysql-store.js';
 import { describeWithPostgres, dropTable, testPool, uniqueTable } from '../helpers/postgres-store.js';
 
 afterAll(async () => {
@@ -390,6 +392,24 @@ describeWithPostgres('PostgresStore prune events', () => {
     } finally {
       await closeStores();
       await dropTable(pool, table);
+      await pool.end();
+    }
+  });
+});
+
+mysqlHelpers.describeWithMySQL('MySQLStore prune events', () => {
+  it('reports prune-finished with how many expired rows went', async () => {
+    const table = mysqlHelpers.uniqueTable('events');
+    const pool = mysqlHelpers.testPool();
+    try {
+      const { app: a, seen } = app({ store: track(new MySQLStore({ pool, table, pruneInterval: 40 })), maxAge: 20 });
+      await client(a).get('/login').expect(200);
+      await sleep(25);
+      const finished = await waitFor(seen.events, 'prune-finished', (e) => e.type === 'prune-finished' && e.removed > 0);
+      expect(finished).toEqual({ type: 'prune-finished', name: 'session', store: 'MySQLStore', removed: 1 });
+    } finally {
+      await closeStores();
+      await mysqlHelpers.dropTable(pool, table);
       await pool.end();
     }
   });

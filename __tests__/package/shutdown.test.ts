@@ -3,13 +3,15 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import { getSession, session } from '../../src/index.js';
+import { MySQLStore } from '../../stores/mysql.js';
 import { PostgresStore } from '../../stores/postgres.js';
 import { RedisStore } from '../../stores/redis.js';
 import { client, cookiePair } from '../helpers/app.js';
 import { removeTempDirs, tempDir } from '../helpers/file-store.js';
+import * as mysqlHelpers from '../helpers/mysql-store.js';
 import { describeWithPostgres, dropTable, testPool, uniqueTable } from '../helpers/postgres-store.js';
 import { deleteKeys, describeWithRedis, fastFailClient, uniquePrefix } from '../helpers/redis-store.js';
-import { DATABASE_URL, REDIS_URL } from '../helpers/services.js';
+import { DATABASE_URL, MYSQL_URL, REDIS_URL } from '../helpers/services.js';
 
 afterAll(removeTempDirs);
 
@@ -77,6 +79,27 @@ describeWithPostgres('sessions.close() with PostgresStore', () => {
     await exercise(sessions);
     await sessions.close();
     expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  });
+});
+
+mysqlHelpers.describeWithMySQL('sessions.close() with MySQLStore', () => {
+  const table = mysqlHelpers.uniqueTable('shutdown');
+  const pool = mysqlHelpers.testPool();
+  afterAll(async () => {
+    await mysqlHelpers.dropTable(pool, table);
+    await pool.end();
+  });
+
+  it('ends the pool it made from uri', async () => {
+    expectCleanExit(await runApp(['mysql', MYSQL_URL, table]));
+  }, 30_000);
+
+  it('leaves a pool the app passed in open and usable', async () => {
+    const sessions = session({ store: new MySQLStore({ pool, table }) });
+    await exercise(sessions);
+    await sessions.close();
+    const [rows] = await pool.query('SELECT 1 AS one');
+    expect(rows).toEqual([{ one: 1 }]);
   });
 });
 
