@@ -83,6 +83,7 @@ describe('the published package', () => {
     ['koa-session-kit/stores/mysql', 'MySQLStore'],
     ['koa-session-kit/stores/redis', 'RedisStore'],
     ['koa-session-kit/stores/cookie', 'CookieStore'],
+    ['koa-session-kit/stores/sqlite', 'SQLiteStore'],
   ])('resolves %s to built code exporting %s', (specifier, name) => {
     expect(importNames(specifier)).toContain(name);
   });
