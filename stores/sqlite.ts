@@ -253,9 +253,12 @@ function isBusy(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
-/** A driver error in one line, with its code when it has one. */
+/**
+ * A driver error in one line, with its code when it has one. Read by shape, not `instanceof`:
+ * better-sqlite3 makes its TypeErrors in the main realm, which a vm context (a test runner) does not share.
+ */
 function reason(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code; // SqliteError and Node errors carry a string code; others may not
-  return typeof code === 'string' ? `${error.message} (${code})` : error.message;
+  const { message, code } = (typeof error === 'object' && error !== null ? error : {}) as { message?: unknown; code?: unknown };
+  if (typeof message !== 'string') return String(error);
+  return typeof code === 'string' ? `${message} (${code})` : message;
 }
