@@ -111,13 +111,15 @@ describe('SQLiteStore table names', () => {
     expect((await store.listOwned('ada')).map((r) => r.id)).toEqual([id]);
     expect(await store.destroyOwned('ada')).toBe(1);
     const names = db.prepare(`SELECT type, name FROM sqlite_schema ORDER BY name`).all();
-    expect(names).toEqual([
-      { type: 'table', name: sentinel },
-      { type: 'table', name: table },
-      { type: 'index', name: `${table}_expires_idx` },
-      { type: 'index', name: `${table}_owner_idx` },
-      { type: 'index', name: `sqlite_autoindex_${table}_1` },
-    ].sort((a, b) => (a.name < b.name ? -1 : 1)));
+    expect(names).toEqual(
+      [
+        { type: 'table', name: sentinel },
+        { type: 'table', name: table },
+        { type: 'index', name: `${table}_expires_idx` },
+        { type: 'index', name: `${table}_owner_idx` },
+        { type: 'index', name: `sqlite_autoindex_${table}_1` },
+      ].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    );
     db.close();
   });
 
