@@ -198,17 +198,24 @@ export class SQLiteStore implements Store {
 
   async #setUp(operation: string): Promise<Prepared> {
     const db = this.#given ?? (await this.#open(operation));
-    const ddl = createTableSql(this.#table);
-    const createTable = db.transaction(() => {
-      for (const sql of ddl) db.exec(sql);
-    });
-    // Read-then-write (IF NOT EXISTS reads the schema): IMMEDIATE takes the write lock first, so a
-    // second process creating the table at once waits instead of failing with SQLITE_BUSY_SNAPSHOT.
-    await this.#whileBusy(operation, () => createTable.immediate(), ' while creating it');
-    const sql = statementsSql(this.#table);
-    const prepared = {} as Record<keyof Statements, BetterSqlite3.Statement>; // filled for every key just below
-    for (const key of Object.keys(sql) as (keyof Statements)[]) prepared[key] = db.prepare(sql[key]);
-    return prepared;
+    try {
+      const ddl = createTableSql(this.#table);
+      const createTable = db.transaction(() => {
+        for (const sql of ddl) db.exec(sql);
+      });
+      // Read-then-write (IF NOT EXISTS reads the schema): IMMEDIATE takes the write lock first, so a
+      // second process creating the table at once waits instead of failing with SQLITE_BUSY_SNAPSHOT.
+      await this.#whileBusy(operation, () => createTable.immediate(), ' while creating it');
+      const sql = statementsSql(this.#table);
+      const prepared = {} as Record<keyof Statements, BetterSqlite3.Statement>; // filled for every key just below
+      for (const key of Object.keys(sql) as (keyof Statements)[]) prepared[key] = db.prepare(sql[key]);
+      // Only now: a failed setup closes its own connection, and the next call opens a new one.
+      if (this.#given === undefined) this.#owned = db;
+      return prepared;
+    } catch (error) {
+      if (this.#given === undefined) db.close();
+      throw error;
+    }
   }
 
   /** Opens `filename`: better-sqlite3 stays unloaded until a request needs it. */
@@ -224,17 +231,12 @@ export class SQLiteStore implements Store {
     try {
       // The journal mode is kept in the file: once one process set it, this finds it set.
       await this.#whileBusy(operation, () => db.pragma('journal_mode = WAL'), ' while switching it to WAL');
-      // WAL is safe from corruption at NORMAL; a power cut may lose the last commits, never the file.
-      db.pragma('synchronous = NORMAL');
     } catch (error) {
       db.close();
       throw error;
     }
-    if (this.#closed) {
-      db.close();
-      throw new SessionStoreError('koa-session-kit: SQLiteStore is closed', { operation });
-    }
-    this.#owned = db;
+    // WAL is safe from corruption at NORMAL; a power cut may lose the last commits, never the file.
+    db.pragma('synchronous = NORMAL');
     return db;
   }
 

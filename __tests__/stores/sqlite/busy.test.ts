@@ -99,4 +99,50 @@ describe('SQLiteStore waiting for the write lock', () => {
     expect(await created).toBe(true);
     expect(Array.from((await store.get(id))!.data)).toEqual([7]);
   });
+
+  it('says when creating its table outlasted busyTimeout, and creates it on the next call', async () => {
+    const filename = await tempDatabase('busy-create-timeout');
+    const setup = new Database(filename);
+    setup.pragma('journal_mode = WAL');
+    setup.close();
+    const lock = holdWriteLock(filename);
+    const store = openStore({ filename, busyTimeout: 100 });
+    await expect(store.create(freshId(), record(1))).rejects.toThrow(
+      `koa-session-kit: SQLiteStore create failed on table "koa_sessions" in ${filename} while creating it: database is locked (SQLITE_BUSY)`,
+    );
+    lock.release();
+    expect(await store.create(freshId(), record(1))).toBe(true);
+  });
+
+  it('says when the switch to WAL found the file locked, closes that attempt, and opens again on the next call', async () => {
+    const filename = await tempDatabase('busy-wal');
+    const setup = new Database(filename);
+    setup.exec('CREATE TABLE other (x INTEGER)');
+    setup.close();
+    const lock = holdWriteLock(filename); // the file is still in rollback-journal mode
+    const store = openStore({ filename, busyTimeout: 100 });
+    const error = await store.get(freshId()).catch((e: unknown) => e);
+    expect((error as SessionStoreError).message).toBe(
+      `koa-session-kit: SQLiteStore get failed on table "koa_sessions" in ${filename} while switching it to WAL: ` +
+        'database is locked (SQLITE_BUSY); another connection held the write lock for over 100 ms (busyTimeout)',
+    );
+    lock.release();
+    expect(await store.get(freshId())).toBeUndefined();
+    const check = new Database(filename, { readonly: true });
+    expect(check.pragma('journal_mode', { simple: true })).toBe('wal');
+    check.close();
+  });
+
+  it('closes the connection of a first operation that close() overtook', async () => {
+    const filename = await tempDatabase('busy-close');
+    const lock = holdWriteLock(filename);
+    const store = openStore({ filename });
+    const first = store.create(freshId(), record(1));
+    await sleep(50);
+    const closed = store.close();
+    lock.release();
+    await closed;
+    expect(await first).toBe(true);
+    await expect(store.get(freshId())).rejects.toThrow('koa-session-kit: SQLiteStore is closed');
+  });
 });
