@@ -243,7 +243,8 @@ export class SQLiteStore implements Store {
   #wrap(operation: string, error: unknown, step = '', busy = false): SessionStoreError {
     if (error instanceof SessionStoreError) return error;
     const where = `table ${quoteIdentifier(this.#table)}${this.#filename === undefined ? '' : ` in ${this.#filename}`}${step}`;
-    const advice = busy ? `; another connection held the write lock for over ${this.#busyTimeout} ms (busyTimeout)` : '';
+    const waited = this.#busyTimeout === 0 ? ' (busyTimeout is 0)' : ` for over ${this.#busyTimeout} ms (busyTimeout)`;
+    const advice = busy ? `; another connection held the write lock${waited}` : '';
     const message = `koa-session-kit: SQLiteStore ${operation} failed on ${where}: ${reason(error)}${advice}`;
     return new SessionStoreError(message, { operation, cause: error });
   }

@@ -79,7 +79,9 @@ describe('SQLiteStore waiting for the write lock', () => {
     const id = freshId();
     await store.create(id, record(1));
     const lock = holdWriteLock(filename);
-    await expect(store.destroy(id)).rejects.toThrow(/SQLITE_BUSY/);
+    await expect(store.destroy(id)).rejects.toThrow(
+      'database is locked (SQLITE_BUSY); another connection held the write lock (busyTimeout is 0)',
+    );
     lock.release();
     await store.destroy(id);
     expect(await store.get(id)).toBeUndefined();
