@@ -47,7 +47,8 @@ const asBuffer = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byt
  *   processes starting at once cannot race on it.
  * - The file is in WAL mode: readers never wait for the writer, and one writer at a time holds the
  *   lock for one short statement. A connection that finds the lock taken retries on a timer, up to
- *   `busyTimeout`, so the event loop is never held waiting for another process.
+ *   `busyTimeout`, so the event loop is never held waiting for another process (on a `database`
+ *   you pass, only if you opened it with `timeout: 0`).
  * - better-sqlite3 is synchronous: each statement runs on the event loop, and nothing runs more than
  *   one at a time without yielding (prune deletes in batches, yielding between them).
  * - Expiry is by the application's clock; expired rows are invisible at once and deleted by {@link prune}.
@@ -75,6 +76,7 @@ export class SQLiteStore implements Store {
   }
 
   async get(id: string): Promise<StoredRecord | undefined> {
+    // better-sqlite3 types rows as unknown: these are the columns the statement selects.
     const row = await this.#run('get', (s) => s.get.get({ id, now: Date.now() }) as Row | undefined);
     if (row === undefined) return undefined;
     return { data: row.data, expires: row.expires, version: row.version, owner: row.owner ?? undefined };
@@ -90,7 +92,7 @@ export class SQLiteStore implements Store {
     const row = await this.#run('update', (s) =>
       expectedVersion === undefined ? s.update.get(params) : s.updateAt.get({ ...params, version: expectedVersion }),
     );
-    return (row as Pick<Row, 'version'> | undefined)?.version;
+    return (row as Pick<Row, 'version'> | undefined)?.version; // RETURNING version
   }
 
   async touch(id: string, expires: number): Promise<boolean> {
@@ -113,7 +115,7 @@ export class SQLiteStore implements Store {
    */
   async destroyOwned(owner: string, except?: string): Promise<number> {
     const rows = await this.#run('destroyOwned', (s) => s.destroyOwned.all({ owner, except: except ?? null, now: Date.now() }));
-    return (rows as { live: number }[]).filter((row) => row.live === 1).length;
+    return (rows as { live: number }[]).filter((row) => row.live === 1).length; // RETURNING … AS live: 0 or 1
   }
 
   /**
@@ -208,7 +210,7 @@ export class SQLiteStore implements Store {
       await this.#whileBusy(operation, () => createTable.immediate(), ' while creating it');
       const sql = statementsSql(this.#table);
       const prepared = {} as Record<keyof Statements, BetterSqlite3.Statement>; // filled for every key just below
-      for (const key of Object.keys(sql) as (keyof Statements)[]) prepared[key] = db.prepare(sql[key]);
+      for (const key of Object.keys(sql) as (keyof Statements)[]) prepared[key] = db.prepare(sql[key]); // its own keys
       // Only now: a failed setup closes its own connection, and the next call opens a new one.
       if (this.#given === undefined) this.#owned = db;
       return prepared;
