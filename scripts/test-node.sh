@@ -20,6 +20,18 @@ fi
 # The package tests pack dist/; `npm test` builds it, a lone run here builds it too.
 [ -f dist/src/index.cjs ] || npm run build
 
+# better-sqlite3 12 (the devDependency, for Node 20) is built for one Node ABI, and aborts on
+# Node >= 24.19 when a statement is garbage-collected; 13 is N-API with prebuilds in its package
+# and needs Node 22. So Node 22 and later test SQLiteStore on 13, swapped in for this run only.
+if [ -d node_modules/better-sqlite3 ] && [ "$major" -ge 22 ]; then
+  sqlite=".ci/node-$major-sqlite"
+  [ -d "$sqlite/node_modules/better-sqlite3" ] ||
+    npm install --no-save --no-audit --no-fund --prefix "$sqlite" better-sqlite3@13
+  mv node_modules/better-sqlite3 node_modules/.better-sqlite3-main
+  trap 'rm -f node_modules/better-sqlite3 && mv node_modules/.better-sqlite3-main node_modules/better-sqlite3' EXIT
+  ln -s "$PWD/$sqlite/node_modules/better-sqlite3" node_modules/better-sqlite3
+fi
+
 echo "test-node: jest on Node $actual"
 # First on PATH, so child processes the tests start (node, npm) run on the same Node.
 PATH="$PWD/$bin:$PATH" NODE_OPTIONS=--experimental-vm-modules node node_modules/jest/bin/jest.js "$@"

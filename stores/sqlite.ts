@@ -37,13 +37,15 @@ const asBuffer = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byt
  * file, so sessions survive restarts and deploys, and every process of the app (cluster workers,
  * a restarted server beside the old one) shares them through the file.
  *
- * The driver is better-sqlite3 12, an optional peer dependency, imported on first use. It runs on
- * every Node this package supports (20, 22 and 24); `node:sqlite` does not exist on Node 20 and is
- * still experimental where it does, and better-sqlite3 13 needs Node 22.
+ * The driver is better-sqlite3, an optional peer dependency imported on first use: version 12 on
+ * Node 20 (the only one that runs there), 13 on Node 22 and 24. `node:sqlite` does not exist on
+ * Node 20 and is still experimental where it does. On Node 24.19 and later, better-sqlite3 12 aborts
+ * the process when a statement object is garbage-collected outside JavaScript (it uses Node's
+ * `ObjectWrap`); 13 moved to N-API and does not.
  *
  * - Every operation is one statement, so each is its own transaction and no read-then-write spans
  *   two statements; a versioned update is a compare-and-set in its WHERE clause, and a destroyed
- *   session is never written back. The table is created in one `.immediate` transaction, so
+ *   session is never written back. The table is created in one `BEGIN IMMEDIATE` transaction, so
  *   processes starting at once cannot race on it.
  * - The file is in WAL mode: readers never wait for the writer, and one writer at a time holds the
  *   lock for one short statement. A connection that finds the lock taken retries on a timer, up to
@@ -51,6 +53,8 @@ const asBuffer = (data: Uint8Array): Buffer => Buffer.from(data.buffer, data.byt
  *   you pass, only if you opened it with `timeout: 0`).
  * - better-sqlite3 is synchronous: each statement runs on the event loop, and nothing runs more than
  *   one at a time without yielding (prune deletes in batches, yielding between them).
+ * - Its statements are prepared once and kept for the store's life; setup runs through `exec`,
+ *   which makes no statement objects, so the store leaves none for the collector (see above).
  * - Expiry is by the application's clock; expired rows are invisible at once and deleted by {@link prune}.
  */
 export class SQLiteStore implements Store {
@@ -201,13 +205,10 @@ export class SQLiteStore implements Store {
   async #setUp(operation: string): Promise<Prepared> {
     const db = this.#given ?? (await this.#open(operation));
     try {
-      const ddl = createTableSql(this.#table);
-      const createTable = db.transaction(() => {
-        for (const sql of ddl) db.exec(sql);
-      });
       // Read-then-write (IF NOT EXISTS reads the schema): IMMEDIATE takes the write lock first, so a
       // second process creating the table at once waits instead of failing with SQLITE_BUSY_SNAPSHOT.
-      await this.#whileBusy(operation, () => createTable.immediate(), ' while creating it');
+      const ddl = ['BEGIN IMMEDIATE', ...createTableSql(this.#table), 'COMMIT'].join(';\n');
+      await this.#whileBusy(operation, () => execOrRollBack(db, ddl), ' while creating it');
       const sql = statementsSql(this.#table);
       const prepared = {} as Record<keyof Statements, BetterSqlite3.Statement>; // filled for every key just below
       for (const key of Object.keys(sql) as (keyof Statements)[]) prepared[key] = db.prepare(sql[key]); // its own keys
@@ -232,13 +233,13 @@ export class SQLiteStore implements Store {
     const db = new Database(this.#filename, { timeout: 0 });
     try {
       // The journal mode is kept in the file: once one process set it, this finds it set.
-      await this.#whileBusy(operation, () => db.pragma('journal_mode = WAL'), ' while switching it to WAL');
+      await this.#whileBusy(operation, () => db.exec('PRAGMA journal_mode = WAL'), ' while switching it to WAL');
     } catch (error) {
       db.close();
       throw error;
     }
     // WAL is safe from corruption at NORMAL; a power cut may lose the last commits, never the file.
-    db.pragma('synchronous = NORMAL');
+    db.exec('PRAGMA synchronous = NORMAL');
     return db;
   }
 
@@ -249,6 +250,16 @@ export class SQLiteStore implements Store {
     const advice = busy ? `; another connection held the write lock${waited}` : '';
     const message = `koa-session-kit: SQLiteStore ${operation} failed on ${where}: ${reason(error)}${advice}`;
     return new SessionStoreError(message, { operation, cause: error });
+  }
+}
+
+/** Runs `sql`, a transaction; rolls it back if a statement in it fails, so a retry starts clean. */
+function execOrRollBack(db: BetterSqlite3.Database, sql: string): void {
+  try {
+    db.exec(sql);
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
   }
 }
 

@@ -22,7 +22,7 @@ export interface SQLiteStoreOptions {
    */
   filename?: string;
   /**
-   * An open better-sqlite3 `Database` (version 12), e.g. the app's own. The store never closes it
+   * An open better-sqlite3 `Database` (version 12 or 13), e.g. the app's own. The store never closes it
    * and runs no PRAGMA on it: switch it to WAL yourself, and open it with `timeout: 0` so that
    * waits for another process happen in the store, off the event loop (see `busyTimeout`).
    * @example new SQLiteStore({ database: new Database('app.db', { timeout: 0 }) })
