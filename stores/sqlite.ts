@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import type BetterSqlite3 from 'better-sqlite3';
 import { SessionStoreError } from '../src/errors.js';
-import type { OwnedRecord, RecordWrite, Store, StoredRecord } from '../src/store.js';
+import { reportPrune, type OwnedRecord, type RecordWrite, type Store, type StoredRecord, type StoreEventSink } from '../src/store.js';
 import { resolveSQLiteOptions, type SQLiteStoreOptions } from './sqlite/options.js';
 import { PRUNE_BATCH_ROWS, createTableSql, quoteIdentifier, statementsSql, type Statements } from './sqlite/schema.js';
 
@@ -66,6 +66,7 @@ export class SQLiteStore implements Store {
   #owned: BetterSqlite3.Database | undefined;
   #pruning: Promise<number> | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #sink: StoreEventSink | undefined;
   #closed = false;
 
   constructor(options: SQLiteStoreOptions) {
@@ -75,7 +76,8 @@ export class SQLiteStore implements Store {
     this.#table = resolved.table;
     this.#busyTimeout = resolved.busyTimeout;
     if (resolved.pruneInterval === false) return;
-    const run = (): void => void this.prune().catch((error) => debug('SQLiteStore: prune failed: %s', reason(error)));
+    const log = (error: unknown): void => debug('SQLiteStore: prune failed: %s', reason(error));
+    const run = (): void => reportPrune('SQLiteStore', this.prune(), this.#sink, log);
     this.#timer = setInterval(run, resolved.pruneInterval).unref();
   }
 
@@ -132,6 +134,11 @@ export class SQLiteStore implements Store {
       this.#pruning = undefined;
     });
     return this.#pruning;
+  }
+
+  /** Where the scheduled prune reports (see `Store.setEventSink`). */
+  setEventSink(sink: StoreEventSink | undefined): void {
+    this.#sink = sink;
   }
 
   /**

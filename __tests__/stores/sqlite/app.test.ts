@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { client as http, cookiePair, makeApp } from '../../helpers/app.js';
 import { describeSessionBehaviour, itSharesOneSession, sessionRoutes } from '../shared/behaviour.js';
+import { describeOwnedSessions } from '../shared/owned-sessions.js';
 import { describeOwnerBehaviour } from '../shared/owners.js';
 import { cleanUp, openStore, tempDatabase } from './temp-files.js';
 
@@ -10,6 +11,9 @@ afterAll(cleanUp);
 
 describeSessionBehaviour('SQLiteStore', { make: async () => openStore({ filename: await tempDatabase('behaviour') }), serverSide: true });
 describeOwnerBehaviour('SQLiteStore', { make: async () => openStore({ filename: await tempDatabase('owner-behaviour') }) });
+
+let ownedFile: Promise<string> | undefined;
+describeOwnedSessions('SQLiteStore', { make: async () => openStore({ filename: await (ownedFile ??= tempDatabase('owned')) }) });
 
 describe('two Koa apps, each with its own SQLiteStore on one file', () => {
   let apps: ReturnType<typeof http>[];

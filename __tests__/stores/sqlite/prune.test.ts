@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { digestId, generateId } from '../../../src/id.js';
+import type { StoreEvent } from '../../../src/store.js';
 import { sleep } from '../../helpers/app.js';
 import { cleanUp, openStore, tempDatabase } from './temp-files.js';
 
@@ -34,15 +35,18 @@ describe('SQLiteStore#prune()', () => {
     db.close();
   });
 
-  it('runs on its timer when pruneInterval is set, and stops with close()', async () => {
+  it('runs on its timer when pruneInterval is set, reports each run to its event sink, and stops with close()', async () => {
     const filename = await tempDatabase('prune-timer');
     const store = openStore({ filename, pruneInterval: 50 });
+    const events: StoreEvent[] = [];
+    store.setEventSink((event) => events.push(event));
     const id = freshId();
     await store.create(id, { data: Uint8Array.of(1), expires: Date.now() + 30 });
     const db = new Database(filename, { readonly: true });
     expect(count(db)).toBe(1);
     for (let waited = 0; count(db) > 0 && waited < 5_000; waited += 25) await sleep(25);
     expect(count(db)).toBe(0);
+    expect(events).toContainEqual({ type: 'prune-finished', store: 'SQLiteStore', removed: 1 });
     await store.close();
     db.close();
   });
