@@ -66,7 +66,7 @@ function commitSealed(store: SealedCookieStore, slot: RequestSlot, opened: Opene
   const { state, loaded } = opened;
   if (state.owner !== undefined) {
     throw new TypeError(
-      'koa-session-kit: CookieStore keeps no owner, so its sessions cannot be listed or revoked; use MemoryStore, FileStore, PostgresStore or RedisStore to set session.owner',
+      'koa-session-kit: CookieStore keeps no owner, so its sessions cannot be listed or revoked; use any server-side store (MemoryStore, FileStore, PostgresStore, RedisStore, MySQLStore, SQLiteStore) to set session.owner',
     );
   }
   const now = Date.now();

@@ -33,12 +33,12 @@ function ownerStore(setup: SessionSetup): OwnerStore {
   const store = setup.store;
   if (isSealedCookieStore(store)) {
     throw new TypeError(
-      'koa-session-kit: CookieStore cannot list or revoke sessions (each lives only in its cookie); use MemoryStore, FileStore, PostgresStore or RedisStore',
+      'koa-session-kit: CookieStore cannot list or revoke sessions (each lives only in its cookie); use any server-side store (MemoryStore, FileStore, PostgresStore, RedisStore, MySQLStore, SQLiteStore)',
     );
   }
   if (typeof store.listOwned !== 'function' || typeof store.destroyOwned !== 'function') {
     throw new TypeError(
-      `koa-session-kit: ${store.constructor.name} keeps no owner index (listOwned and destroyOwned); use MemoryStore, FileStore, PostgresStore or RedisStore, or add them (see docs/writing-a-store.md)`,
+      `koa-session-kit: ${store.constructor.name} keeps no owner index (listOwned and destroyOwned); use any server-side store (MemoryStore, FileStore, PostgresStore, RedisStore, MySQLStore, SQLiteStore), or add them (see docs/writing-a-store.md)`,
     );
   }
   return store as OwnerStore;

@@ -35,7 +35,7 @@ describe('the owner API', () => {
   it('names the store and the stores that can, when the store keeps no owner index', async () => {
     const sessions = session({ store: track(new PlainStore()) });
     await expect(sessions.listSessions('ada')).rejects.toThrow(
-      /PlainStore keeps no owner index.*use MemoryStore, FileStore, PostgresStore or RedisStore/,
+      /PlainStore keeps no owner index.*use any server-side store \(MemoryStore, FileStore, PostgresStore, RedisStore, MySQLStore, SQLiteStore\)/,
     );
   });
 

@@ -7,7 +7,7 @@ import { CookieStore } from '../../../stores/cookie.js';
 import { client } from '../../helpers/app.js';
 
 const store = (): CookieStore => new CookieStore({ keys: ['cookie-owner-test-secret-0123456789abcdef'] });
-const useInstead = /CookieStore .*use MemoryStore, FileStore, PostgresStore or RedisStore/;
+const useInstead = /CookieStore .*use any server-side store \(MemoryStore, FileStore, PostgresStore, RedisStore, MySQLStore, SQLiteStore\)/;
 
 describe('CookieStore and a session’s owner', () => {
   it('refuses listSessions, revokeSession and revokeSessions with a message naming the stores that can', async () => {
@@ -30,6 +30,8 @@ describe('CookieStore and a session’s owner', () => {
       ctx.body = 'ok';
     });
     await client(app).get('/').expect(500);
-    expect(errors[0]!.message).toMatch(/CookieStore keeps no owner.*use MemoryStore, FileStore, PostgresStore or RedisStore/);
+    expect(errors[0]!.message).toMatch(
+      /CookieStore keeps no owner.*use any server-side store \(MemoryStore, FileStore, PostgresStore, RedisStore, MySQLStore, SQLiteStore\)/,
+    );
   });
 });
