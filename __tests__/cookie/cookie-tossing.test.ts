@@ -29,6 +29,13 @@ describe('several cookies of the session name in one request', () => {
     expect((await app.get('/me').set('Cookie', `${bad}; ${good}`)).body).toEqual({ user: 'ada' });
   });
 
+  it('starts a fresh session when no value of the name verifies', async () => {
+    const store = track(new CountingStore());
+    const app = client(makeApp({ store }, routes));
+    expect((await app.get('/me').set('Cookie', 'koa.sid=garbage; koa.sid=more-garbage')).body).toEqual({});
+    expect(store.calls.get).toBe(0);
+  });
+
   it('finds it behind a planted cookie whose id the store does not know (unsigned ids)', async () => {
     const store = track(new CountingStore());
     const app = client(makeApp({ store }, routes, null));
