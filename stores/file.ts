@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import { SessionStoreError } from '../src/errors.js';
 import { KeyedQueue } from '../src/keyed-queue.js';
-import { reportPrune, type OwnedRecord, type RecordWrite, type Store, type StoredRecord, type StoreEventSink } from '../src/store.js';
+import { PruneTimer } from '../src/prune-timer.js';
+import type { OwnedRecord, RecordWrite, Store, StoredRecord, StoreEventSink } from '../src/store.js';
 import { EXPIRES_OFFSET, encodeExpires, encodeHeader, isLive, isPrunable, type HeaderRead } from './file/header.js';
 import { checkOwner } from '../src/option-checks.js';
 import { checkWrite, fsFailure, isStoreId, lockTimeout, lostLock } from './file/checks.js';
@@ -40,21 +41,15 @@ export class FileStore implements Store {
   readonly #queue = new KeyedQueue();
   readonly #owners: OwnerIndex;
   #dirReady: Promise<void> | undefined;
-  #pruning: Promise<number> | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #sink: StoreEventSink | undefined;
+  readonly #prunes: PruneTimer;
 
   constructor(options: FileStoreOptions) {
     const resolved = resolveOptions(options);
     this.#dir = resolved.dir;
     this.#fsync = resolved.fsync;
     this.#owners = new OwnerIndex(resolved.dir);
-    if (resolved.pruneInterval !== false) {
-      this.#timer = setInterval(() => {
-        reportPrune('FileStore', this.prune(), this.#sink, (error) => log('FileStore: scheduled prune of %s failed: %o', this.#dir, error));
-      }, resolved.pruneInterval);
-      this.#timer.unref();
-    }
+    const failed = (error: unknown): void => log('FileStore: scheduled prune of %s failed: %o', this.#dir, error);
+    this.#prunes = new PruneTimer('FileStore', () => this.#prune(), resolved.pruneInterval, failed);
   }
 
   /** The absolute directory the sessions live in. */
@@ -228,22 +223,17 @@ export class FileStore implements Store {
    * (expired or corrupt) went. A call while one runs joins it.
    */
   prune(): Promise<number> {
-    this.#pruning ??= this.#prune().finally(() => {
-      this.#pruning = undefined;
-    });
-    return this.#pruning;
+    return this.#prunes.prune();
+  }
+
+  /** Where the scheduled prune reports `prune-finished` and `prune-failed` (see `Store.setEventSink`). */
+  setEventSink(sink: StoreEventSink | undefined): void {
+    this.#prunes.setEventSink(sink);
   }
 
   /** Stops the prune timer and waits for running work; the store stays usable (it holds nothing open). */
-  /** Where the scheduled prune reports `prune-finished` and `prune-failed` (see `Store.setEventSink`). */
-  setEventSink(sink: StoreEventSink | undefined): void {
-    this.#sink = sink;
-  }
-
   async close(): Promise<void> {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
-    await Promise.all([this.#pruning?.catch(noop), this.#queue.settled()]);
+    await Promise.all([this.#prunes.stop(), this.#queue.settled()]);
   }
 
   async #prune(): Promise<number> {

@@ -13,7 +13,8 @@ import {
   type ForeignOptions,
   type OptionRegistry,
 } from '../src/option-checks.js';
-import { reportPrune, type OwnedRecord, type RecordWrite, type Store, type StoredRecord, type StoreEventSink } from '../src/store.js';
+import { PruneTimer } from '../src/prune-timer.js';
+import type { OwnedRecord, RecordWrite, Store, StoredRecord, StoreEventSink } from '../src/store.js';
 import { checkTimeouts, createPool, resolveTimeouts, withConnection, type MySQLTimeouts } from './mysql/connection.js';
 import { DEFAULT_TABLE, PRUNE_BATCH_ROWS, checkTable, quoteTable, statements, type Statements } from './mysql/sql.js';
 
@@ -155,9 +156,7 @@ export class MySQLStore implements Store {
   /** True until the table is known to exist (or `createTable` is off). */
   #tableToCreate: boolean;
   #creating: Promise<void> | undefined;
-  #pruning: Promise<number> | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #sink: StoreEventSink | undefined;
+  readonly #prunes: PruneTimer;
   #closed = false;
 
   constructor(options: MySQLStoreOptions) {
@@ -170,10 +169,8 @@ export class MySQLStore implements Store {
     this.#table = quoteTable(table);
     this.#sql = statements(table);
     this.#tableToCreate = options.createTable ?? true;
-    if (interval === false) return;
     const log = (error: unknown): void => debug('MySQLStore: prune failed: %s', reason(error));
-    const run = (): void => reportPrune('MySQLStore', this.prune(), this.#sink, log);
-    this.#timer = setInterval(run, interval).unref();
+    this.#prunes = new PruneTimer('MySQLStore', () => this.#pruneOnce(), interval, log);
   }
 
   async get(id: string): Promise<StoredRecord | undefined> {
@@ -225,15 +222,12 @@ export class MySQLStore implements Store {
    * and released on one connection). Concurrent calls on this instance share one run.
    */
   prune(): Promise<number> {
-    this.#pruning ??= this.#pruneOnce().finally(() => {
-      this.#pruning = undefined;
-    });
-    return this.#pruning;
+    return this.#prunes.prune();
   }
 
   /** Where the scheduled prune reports (see `Store.setEventSink`). */
   setEventSink(sink: StoreEventSink | undefined): void {
-    this.#sink = sink;
+    this.#prunes.setEventSink(sink);
   }
 
   /**
@@ -241,9 +235,7 @@ export class MySQLStore implements Store {
    * passed is left open, and the store keeps working on it.
    */
   async close(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#pruning?.catch(() => undefined);
+    await this.#prunes.stop();
     if (this.#uri === undefined || this.#closed) return;
     this.#closed = true;
     const owned = await this.#owned?.catch(() => undefined);

@@ -13,7 +13,8 @@ import {
   type ForeignOptions,
   type OptionRegistry,
 } from '../src/option-checks.js';
-import { reportPrune, type OwnedRecord, type RecordWrite, type Store, type StoredRecord, type StoreEventSink } from '../src/store.js';
+import { PruneTimer } from '../src/prune-timer.js';
+import type { OwnedRecord, RecordWrite, Store, StoredRecord, StoreEventSink } from '../src/store.js';
 import { checkTimeouts, createPool, resolveTimeouts, type PostgresTimeouts } from './postgres/connection.js';
 import { checkIdentifier, DEFAULT_TABLE, qualifiedName, statements, type SessionTableName } from './postgres/sql.js';
 
@@ -131,8 +132,7 @@ export class PostgresStore implements Store {
   /** True until the table is known to exist (or `createTable` is off). */
   #tableToCreate: boolean;
   #creating: Promise<void> | undefined;
-  #pruning: Promise<number> | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  readonly #prunes: PruneTimer;
   #sink: StoreEventSink | undefined;
   #closed = false;
 
@@ -146,10 +146,8 @@ export class PostgresStore implements Store {
     this.#table = qualifiedName(name);
     this.#sql = statements(name);
     this.#tableToCreate = options.createTable ?? true;
-    if (interval === false) return;
     const log = (error: unknown): void => debug('PostgresStore: prune failed: %s', reason(error));
-    const run = (): void => reportPrune('PostgresStore', this.prune(), this.#sink, log);
-    this.#timer = setInterval(run, interval).unref();
+    this.#prunes = new PruneTimer('PostgresStore', () => this.#pruneOnce(), interval, log);
   }
 
   async get(id: string): Promise<StoredRecord | undefined> {
@@ -204,15 +202,13 @@ export class PostgresStore implements Store {
    * released on one connection). Concurrent calls on this instance share one run.
    */
   prune(): Promise<number> {
-    this.#pruning ??= this.#pruneOnce().finally(() => {
-      this.#pruning = undefined;
-    });
-    return this.#pruning;
+    return this.#prunes.prune();
   }
 
   /** Where the scheduled prune and the `connectionString` pool report (see `Store.setEventSink`). */
   setEventSink(sink: StoreEventSink | undefined): void {
     this.#sink = sink;
+    this.#prunes.setEventSink(sink);
   }
 
   /**
@@ -220,9 +216,7 @@ export class PostgresStore implements Store {
    * A `pool` you passed is left open, and the store keeps working on it.
    */
   async close(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#pruning?.catch(() => undefined);
+    await this.#prunes.stop();
     if (this.#connectionString === undefined || this.#closed) return;
     this.#closed = true;
     const owned = await this.#owned?.catch(() => undefined);

@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
 import type BetterSqlite3 from 'better-sqlite3';
 import { SessionStoreError } from '../src/errors.js';
-import { reportPrune, type OwnedRecord, type RecordWrite, type Store, type StoredRecord, type StoreEventSink } from '../src/store.js';
+import { PruneTimer } from '../src/prune-timer.js';
+import type { OwnedRecord, RecordWrite, Store, StoredRecord, StoreEventSink } from '../src/store.js';
 import { resolveSQLiteOptions, type SQLiteStoreOptions } from './sqlite/options.js';
 import { PRUNE_BATCH_ROWS, createTableSql, quoteIdentifier, statementsSql, type Statements } from './sqlite/schema.js';
 
@@ -64,9 +65,7 @@ export class SQLiteStore implements Store {
   readonly #busyTimeout: number;
   #ready: Promise<Prepared> | undefined;
   #owned: BetterSqlite3.Database | undefined;
-  #pruning: Promise<number> | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #sink: StoreEventSink | undefined;
+  readonly #prunes: PruneTimer;
   #closed = false;
 
   constructor(options: SQLiteStoreOptions) {
@@ -75,10 +74,8 @@ export class SQLiteStore implements Store {
     this.#given = resolved.database;
     this.#table = resolved.table;
     this.#busyTimeout = resolved.busyTimeout;
-    if (resolved.pruneInterval === false) return;
     const log = (error: unknown): void => debug('SQLiteStore: prune failed: %s', reason(error));
-    const run = (): void => reportPrune('SQLiteStore', this.prune(), this.#sink, log);
-    this.#timer = setInterval(run, resolved.pruneInterval).unref();
+    this.#prunes = new PruneTimer('SQLiteStore', () => this.#pruneOnce(), resolved.pruneInterval, log);
   }
 
   async get(id: string): Promise<StoredRecord | undefined> {
@@ -130,15 +127,12 @@ export class SQLiteStore implements Store {
    * pruning the same file at once only find less to delete.
    */
   prune(): Promise<number> {
-    this.#pruning ??= this.#pruneOnce().finally(() => {
-      this.#pruning = undefined;
-    });
-    return this.#pruning;
+    return this.#prunes.prune();
   }
 
   /** Where the scheduled prune reports (see `Store.setEventSink`). */
   setEventSink(sink: StoreEventSink | undefined): void {
-    this.#sink = sink;
+    this.#prunes.setEventSink(sink);
   }
 
   /**
@@ -146,9 +140,7 @@ export class SQLiteStore implements Store {
    * then reject). A `database` you passed is left open, and the store keeps working on it.
    */
   async close(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#pruning?.catch(() => undefined);
+    await this.#prunes.stop();
     if (this.#filename === undefined || this.#closed) return;
     this.#closed = true;
     await this.#ready?.catch(() => undefined);
