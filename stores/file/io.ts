@@ -10,6 +10,16 @@ export function errorCode(error: unknown): unknown {
   return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
 }
 
+/** What `pending` resolves to, or `undefined` when it fails because the file is not there (`ENOENT`). */
+export async function unlessMissing<T>(pending: Promise<T>): Promise<T | undefined> {
+  try {
+    return await pending;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 /** Reads until `bytes` is full or the file ends; one `read()` may return less than asked. */
 export async function readFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<number> {
   let filled = 0;
@@ -37,13 +47,8 @@ export async function readHeader(handle: FileHandle): Promise<HeaderRead> {
 
 /** The header of the file at `path` (see {@link readHeader}), `undefined` when there is none. */
 export async function peekHeader(path: string): Promise<HeaderRead | undefined> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
+  const handle = await unlessMissing(open(path, 'r'));
+  if (handle === undefined) return undefined;
   try {
     return await readHeader(handle);
   } finally {
@@ -100,13 +105,8 @@ export type FileRead =
 
 /** Reads a session file for `get`; the data is never copied out when the header says it expired. */
 export async function readRecordFile(path: string, now: number): Promise<FileRead | undefined> {
-  let fd: number;
-  try {
-    fd = await openFd(path, 'r');
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return undefined;
-    throw error;
-  }
+  const fd = await unlessMissing(openFd(path, 'r'));
+  if (fd === undefined) return undefined;
   try {
     const first = Buffer.allocUnsafeSlow(FIRST_READ_BYTES);
     let filled = (await readFd(fd, first, 0, FIRST_READ_BYTES, 0)).bytesRead;

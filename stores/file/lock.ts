@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { errorCode } from './io.js';
+import { errorCode, unlessMissing } from './io.js';
 
 /*
  * Why a lock file, and how it stays safe.
@@ -120,13 +120,8 @@ async function linkLock(path: string, content: string, temp: string): Promise<bo
  * True when the lock is gone (broken here, or released meanwhile); false while it is live.
  */
 export async function breakIfStale(path: string, aside: () => string): Promise<boolean> {
-  let content: string;
-  try {
-    content = await readFile(path, 'utf8');
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return true;
-    throw error;
-  }
+  const content = await unlessMissing(readFile(path, 'utf8'));
+  if (content === undefined) return true;
   const owner = parseOwner(content);
   let age: number;
   if (owner !== undefined) {
@@ -168,20 +163,11 @@ export async function breakIfStale(path: string, aside: () => string): Promise<b
 /** False when the lock was broken and is no longer this holder's; only checked after a long hold. */
 export async function stillHeld(lock: HeldLock): Promise<boolean> {
   if (performance.now() - lock.acquiredAt < LOCK_VERIFY_AFTER_MS) return true;
-  try {
-    return (await readFile(lock.path, 'utf8')) === lock.content;
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false;
-    throw error;
-  }
+  return (await unlessMissing(readFile(lock.path, 'utf8'))) === lock.content; // a missing lock is no one's
 }
 
 /** Gives the lock up; leaves alone a lock that is no longer this holder's. */
 export async function releaseLock(lock: HeldLock): Promise<void> {
   if (!(await stillHeld(lock))) return;
-  try {
-    await unlink(lock.path);
-  } catch (error) {
-    if (errorCode(error) !== 'ENOENT') throw error;
-  }
+  await unlessMissing(unlink(lock.path));
 }
