@@ -63,6 +63,16 @@ export function wrongType(option: string, rule: string, value: unknown): TypeErr
   return optionError(TypeError, option, `be ${rule}`, describeValue(value));
 }
 
+/**
+ * A database store's connection: exactly one of `pool` and the connection string under `key`, the
+ * string non-empty. `pools` and `strings` say what each is, e.g. `a pg.Pool` and `a connection string`.
+ */
+export function checkPoolOrString(pool: unknown, key: string, value: unknown, pools: string, strings: string): void {
+  if (pool !== undefined && value !== undefined) throw optionError(TypeError, 'pool', `be omitted when \`${key}\` is given`, 'both');
+  if (pool === undefined && value === undefined) throw optionError(TypeError, 'pool', `be ${pools}, or \`${key}\` ${strings}`, 'neither');
+  if (value !== undefined && (typeof value !== 'string' || value === '')) throw wrongType(key, 'a non-empty string', value);
+}
+
 /** A `RangeError` for a number or length out of range. */
 export function outOfRange(option: string, rule: string, value: unknown): RangeError {
   return optionError(RangeError, option, `be ${rule}`, describeValue(value));

@@ -7,6 +7,7 @@ import {
   checkBoolean,
   checkOptions,
   checkOwner,
+  checkPoolOrString,
   checkPruneInterval,
   optionError,
   wrongType,
@@ -93,12 +94,8 @@ const OPTION_KEYS: OptionRegistry<MySQLStoreOptions> = {
 function checkMySQLOptions(options: MySQLStoreOptions): number | false {
   checkOptions('MySQLStore', options, OPTION_KEYS, FOREIGN_OPTIONS);
   const { pool, uri, table, createTable } = options;
-  if (pool !== undefined && uri !== undefined) throw optionError(TypeError, 'pool', 'be omitted when `uri` is given', 'both');
-  if (pool === undefined && uri === undefined) {
-    throw optionError(TypeError, 'pool', 'be a mysql2/promise pool, or `uri` a connection URI', 'neither');
-  }
+  checkPoolOrString(pool, 'uri', uri, 'a mysql2/promise pool', 'a connection URI');
   if (pool !== undefined) checkPool(pool);
-  if (uri !== undefined && (typeof uri !== 'string' || uri === '')) throw wrongType('uri', 'a non-empty string', uri);
   checkTimeouts(options, pool === undefined);
   if (table !== undefined) checkTable(table);
   if (createTable !== undefined) checkBoolean('createTable', createTable);

@@ -7,8 +7,8 @@ import {
   checkBoolean,
   checkOptions,
   checkOwner,
+  checkPoolOrString,
   checkPruneInterval,
-  optionError,
   wrongType,
   type ForeignOptions,
   type OptionRegistry,
@@ -94,16 +94,8 @@ const OPTION_KEYS: OptionRegistry<PostgresStoreOptions> = {
 function checkPostgresOptions(options: PostgresStoreOptions): number | false {
   checkOptions('PostgresStore', options, OPTION_KEYS, FOREIGN_OPTIONS);
   const { pool, connectionString, table, schema, createTable } = options;
-  if (pool !== undefined && connectionString !== undefined) {
-    throw optionError(TypeError, 'pool', 'be omitted when `connectionString` is given', 'both');
-  }
-  if (pool === undefined && connectionString === undefined) {
-    throw optionError(TypeError, 'pool', 'be a pg.Pool, or `connectionString` a connection string', 'neither');
-  }
+  checkPoolOrString(pool, 'connectionString', connectionString, 'a pg.Pool', 'a connection string');
   if (pool !== undefined && !looksLikePool(pool)) throw wrongType('pool', 'a pg.Pool', pool);
-  if (connectionString !== undefined && (typeof connectionString !== 'string' || connectionString === '')) {
-    throw wrongType('connectionString', 'a non-empty string', connectionString);
-  }
   checkTimeouts(options, pool === undefined);
   if (table !== undefined) checkIdentifier('table', table);
   if (schema !== undefined) checkIdentifier('schema', schema);
