@@ -176,3 +176,14 @@ export async function callStore<R>(operation: string, digest: string, work: () =
     throw storeFailure(operation, digest, error);
   }
 }
+
+/**
+ * A driver's error in one line, for a store's message: connection errors such as an AggregateError
+ * of ECONNREFUSED have no message, so the name stands in; a string `code` (drivers and Node set one) follows.
+ */
+export function driverReason(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const text = error.message === '' ? error.name : error.message;
+  return typeof code === 'string' ? `${text} (${code})` : text;
+}

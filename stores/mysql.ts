@@ -2,7 +2,7 @@
 
 import { debuglog } from 'node:util';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { SessionStoreError } from '../src/errors.js';
+import { driverReason, SessionStoreError } from '../src/errors.js';
 import {
   checkBoolean,
   checkOptions,
@@ -166,7 +166,7 @@ export class MySQLStore implements Store {
     this.#table = quoteTable(table);
     this.#sql = statements(table);
     this.#tableToCreate = options.createTable ?? true;
-    const log = (error: unknown): void => debug('MySQLStore: prune failed: %s', reason(error));
+    const log = (error: unknown): void => debug('MySQLStore: prune failed: %s', driverReason(error));
     this.#prunes = new PruneTimer('MySQLStore', () => this.#pruneOnce(), interval, log);
   }
 
@@ -317,15 +317,7 @@ export class MySQLStore implements Store {
 
   #wrap(operation: string, error: unknown, step = ''): SessionStoreError {
     if (error instanceof SessionStoreError) return error;
-    const message = `koa-session-kit: MySQLStore ${operation} failed on table ${this.#table}${step}: ${reason(error)}`;
+    const message = `koa-session-kit: MySQLStore ${operation} failed on table ${this.#table}${step}: ${driverReason(error)}`;
     return new SessionStoreError(message, { operation, cause: error });
   }
-}
-
-/** A driver error in one line; connection errors such as an AggregateError of ECONNREFUSED have no message. */
-function reason(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code; // mysql2 and Node errors carry a string code; others may not
-  const text = error.message === '' ? error.name : error.message;
-  return typeof code === 'string' ? `${text} (${code})` : text;
 }

@@ -2,7 +2,7 @@
 
 import { debuglog } from 'node:util';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
-import { SessionStoreError } from '../src/errors.js';
+import { driverReason, SessionStoreError } from '../src/errors.js';
 import {
   checkBoolean,
   checkOptions,
@@ -138,7 +138,7 @@ export class PostgresStore implements Store {
     this.#table = qualifiedName(name);
     this.#sql = statements(name);
     this.#tableToCreate = options.createTable ?? true;
-    const log = (error: unknown): void => debug('PostgresStore: prune failed: %s', reason(error));
+    const log = (error: unknown): void => debug('PostgresStore: prune failed: %s', driverReason(error));
     this.#prunes = new PruneTimer('PostgresStore', () => this.#pruneOnce(), interval, log);
   }
 
@@ -301,7 +301,7 @@ export class PostgresStore implements Store {
   #wrap(operation: string, error: unknown, step = ''): SessionStoreError {
     if (error instanceof SessionStoreError) return error;
     const where = `table ${this.#table}${step}`;
-    const message = `koa-session-kit: PostgresStore ${operation} failed on ${where}: ${reason(error)}`;
+    const message = `koa-session-kit: PostgresStore ${operation} failed on ${where}: ${driverReason(error)}`;
     return new SessionStoreError(message, { operation, cause: error });
   }
 }
@@ -311,12 +311,4 @@ function ownerOf(record: RecordWrite): string | null {
   if (record.owner === undefined) return null;
   checkOwner('owner', record.owner);
   return record.owner;
-}
-
-/** A driver error in one line; connection errors such as an AggregateError of ECONNREFUSED have no message. */
-function reason(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as { code?: unknown }).code; // pg and Node errors carry a string code; others may not
-  const text = error.message === '' ? error.name : error.message;
-  return typeof code === 'string' ? `${text} (${code})` : text;
 }
