@@ -14,6 +14,7 @@ import {
   type ForeignOptions,
   type OptionRegistry,
 } from '../src/option-checks.js';
+import { Once } from '../src/once.js';
 import { PruneTimer } from '../src/prune-timer.js';
 import type { OwnedRecord, RecordWrite, Store, StoredRecord, StoreEventSink } from '../src/store.js';
 import { checkTimeouts, createPool, resolveTimeouts, withConnection, type MySQLTimeouts } from './mysql/connection.js';
@@ -150,9 +151,8 @@ export class MySQLStore implements Store {
   readonly #table: string;
   readonly #sql: Statements;
   #owned: Promise<Pool> | undefined;
-  /** True until the table is known to exist (or `createTable` is off). */
-  #tableToCreate: boolean;
-  #creating: Promise<void> | undefined;
+  /** Creating the table, done once it is known to exist (or `createTable` is off). */
+  readonly #tableCreated: Once;
   readonly #prunes: PruneTimer;
   #closed = false;
 
@@ -165,7 +165,7 @@ export class MySQLStore implements Store {
     this.#name = table;
     this.#table = quoteTable(table);
     this.#sql = statements(table);
-    this.#tableToCreate = options.createTable ?? true;
+    this.#tableCreated = new Once(options.createTable ?? true);
     const log = (error: unknown): void => debug('MySQLStore: prune failed: %s', driverReason(error));
     this.#prunes = new PruneTimer('MySQLStore', () => this.#pruneOnce(), interval, log);
   }
@@ -284,18 +284,11 @@ export class MySQLStore implements Store {
   /** The pool, with the table created if that is still to do (once; retried after a failure). */
   async #ready(operation: string): Promise<Pool> {
     const pool = this.#given ?? (await this.#ownedPool(operation));
-    if (!this.#tableToCreate) return pool;
     const create = (connection: PoolConnection): Promise<unknown> => connection.query(this.#sql.createTable);
-    this.#creating ??= withConnection(pool, this.#timeouts.commandTimeout, create).then(
-      () => {
-        this.#tableToCreate = false;
-      },
-      (error: unknown) => {
-        this.#creating = undefined;
-        throw this.#wrap(operation, error, ' while creating it');
-      },
+    await this.#tableCreated.run(
+      () => withConnection(pool, this.#timeouts.commandTimeout, create),
+      (error) => this.#wrap(operation, error, ' while creating it'),
     );
-    await this.#creating;
     return pool;
   }
 

@@ -13,6 +13,7 @@ import {
   type ForeignOptions,
   type OptionRegistry,
 } from '../src/option-checks.js';
+import { Once } from '../src/once.js';
 import { PruneTimer } from '../src/prune-timer.js';
 import type { OwnedRecord, RecordWrite, Store, StoredRecord, StoreEventSink } from '../src/store.js';
 import { checkTimeouts, createPool, resolveTimeouts, type PostgresTimeouts } from './postgres/connection.js';
@@ -121,9 +122,8 @@ export class PostgresStore implements Store {
   readonly #table: string;
   readonly #sql: ReturnType<typeof statements>;
   #owned: Promise<Pool> | undefined;
-  /** True until the table is known to exist (or `createTable` is off). */
-  #tableToCreate: boolean;
-  #creating: Promise<void> | undefined;
+  /** Creating the table, done once it is known to exist (or `createTable` is off). */
+  readonly #tableCreated: Once;
   readonly #prunes: PruneTimer;
   #sink: StoreEventSink | undefined;
   #closed = false;
@@ -137,7 +137,7 @@ export class PostgresStore implements Store {
     this.#timeouts = resolveTimeouts(options);
     this.#table = qualifiedName(name);
     this.#sql = statements(name);
-    this.#tableToCreate = options.createTable ?? true;
+    this.#tableCreated = new Once(options.createTable ?? true);
     const log = (error: unknown): void => debug('PostgresStore: prune failed: %s', driverReason(error));
     this.#prunes = new PruneTimer('PostgresStore', () => this.#pruneOnce(), interval, log);
   }
@@ -257,17 +257,10 @@ export class PostgresStore implements Store {
   /** The pool, with the table created or upgraded if that is still to do (once; retried after a failure). */
   async #ready(operation: string): Promise<Pool> {
     const pool = this.#given ?? (await this.#ownedPool(operation));
-    if (!this.#tableToCreate) return pool;
-    this.#creating ??= this.#createTable(pool).then(
-      () => {
-        this.#tableToCreate = false;
-      },
-      (error: unknown) => {
-        this.#creating = undefined;
-        throw this.#wrap(operation, error, ' while creating it');
-      },
+    await this.#tableCreated.run(
+      () => this.#createTable(pool),
+      (error) => this.#wrap(operation, error, ' while creating it'),
     );
-    await this.#creating;
     return pool;
   }
 

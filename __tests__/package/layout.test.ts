@@ -23,7 +23,7 @@ describe('the module layout', () => {
 
   it('lets stores and serializers import only the contracts in src/, never the middleware or each other', () => {
     // A module may have private helpers in a folder of its own name (stores/file/*.ts).
-    const contract = /^(\.\.\/)+src\/(store|serializer|errors|id|strict|option-checks|keyed-queue|prune-timer)\.js$|^node:|^[a-z@]/;
+    const contract = /^(\.\.\/)+src\/(store|serializer|errors|id|strict|option-checks|keyed-queue|prune-timer|once)\.js$|^node:|^[a-z@]/;
     for (const file of [...sources('stores'), ...sources('serializers')]) {
       const [area, owner] = file.split('/') as [string, string];
       const own = file.split('/').length === 2 ? `./${owner.replace(/\.ts$/, '')}/` : './';
@@ -36,7 +36,7 @@ describe('the module layout', () => {
   });
 
   it('keeps the contracts one-way: what stores and serializers import from src/ imports only other contracts', () => {
-    const contracts = ['store', 'serializer', 'errors', 'id', 'strict', 'option-checks', 'keyed-queue', 'prune-timer'];
+    const contracts = ['store', 'serializer', 'errors', 'id', 'strict', 'option-checks', 'keyed-queue', 'prune-timer', 'once'];
     const files = [...contracts.map((name) => `src/${name}.ts`), ...sources('src/strict')];
     for (const file of files) {
       for (const spec of importsOf(file)) {
