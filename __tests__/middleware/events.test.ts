@@ -88,6 +88,14 @@ function app(options: SessionOptions, keys?: string[] | null): { app: Koa; seen:
   return { app: makeApp({ ...options, onEvent: seen.onEvent }, routes, keys), seen };
 }
 
+/** Logs in on `a`, checks it emitted one 'created', and clears what `seen` heard: the cookie and the new record's prefix. */
+async function loggedIn(a: Koa, seen: ReturnType<typeof recorder>): Promise<{ cookie: string; record: string | undefined }> {
+  const cookie = cookiePair(await client(a).get('/login'));
+  const { record } = only(seen.events, 'created');
+  seen.events.length = 0;
+  return { cookie, record };
+}
+
 describe('lifecycle events over HTTP', () => {
   it('lists a closed set of event types', () => {
     expect(SESSION_EVENT_TYPES).toEqual([
@@ -114,20 +122,16 @@ describe('lifecycle events over HTTP', () => {
 
   it('loaded: a request with the cookie loads the same record; a cookie-less one emits nothing', async () => {
     const { app: a, seen } = app({ store: track(new MemoryStore()) });
-    const cookie = cookiePair(await client(a).get('/login'));
-    const created = only(seen.events, 'created');
-    seen.events.length = 0;
+    const { cookie, record } = await loggedIn(a, seen);
     await client(a).get('/read').expect(200, { user: null });
     expect(seen.events).toEqual([]);
     await client(a).get('/read').set('Cookie', cookie).expect(200, { user: 'ada' });
-    expect(seen.events).toEqual([{ type: 'loaded', name: 'session', record: created.record }]);
+    expect(seen.events).toEqual([{ type: 'loaded', name: 'session', record }]);
   });
 
   it('saved: a data change is a write, a rolling expiry move is a touch', async () => {
     const { app: a, seen } = app({ store: track(new MemoryStore()), rolling: true, touchAfter: 0 });
-    const cookie = cookiePair(await client(a).get('/login'));
-    const { record } = only(seen.events, 'created');
-    seen.events.length = 0;
+    const { cookie, record } = await loggedIn(a, seen);
     await client(a).get('/write?n=2').set('Cookie', cookie).expect(200);
     expect(only(seen.events, 'saved')).toEqual({ type: 'saved', name: 'session', record, touched: false });
     seen.events.length = 0;
@@ -138,9 +142,7 @@ describe('lifecycle events over HTTP', () => {
 
   it.each(['/relogin', '/regenerate'])('regenerated: %s moves the session to a new record and names the previous one', async (path) => {
     const { app: a, seen } = app({ store: track(new MemoryStore()) });
-    const cookie = cookiePair(await client(a).get('/login'));
-    const { record: previous } = only(seen.events, 'created');
-    seen.events.length = 0;
+    const { cookie, record: previous } = await loggedIn(a, seen);
     const moved = cookiePair(await client(a).get(path).set('Cookie', cookie).expect(200));
     const regenerated = only(seen.events, 'regenerated');
     expect(regenerated).toEqual({ type: 'regenerated', name: 'session', record: expect.stringMatching(/^[\w-]{8}$/), previous });
@@ -150,9 +152,7 @@ describe('lifecycle events over HTTP', () => {
 
   it('invalidated: logging out names the destroyed record', async () => {
     const { app: a, seen } = app({ store: track(new MemoryStore()) });
-    const cookie = cookiePair(await client(a).get('/login'));
-    const { record } = only(seen.events, 'created');
-    seen.events.length = 0;
+    const { cookie, record } = await loggedIn(a, seen);
     await client(a).get('/logout').set('Cookie', cookie).expect(200);
     expect(seen.events).toEqual([
       { type: 'loaded', name: 'session', record },
@@ -229,9 +229,7 @@ describe('lifecycle events over HTTP', () => {
         },
       },
     );
-    const cookie = cookiePair(await client(racing).get('/login'));
-    const { record } = only(seen.events, 'created');
-    seen.events.length = 0;
+    const { cookie, record } = await loggedIn(racing, seen);
     await client(racing).get('/race').set('Cookie', cookie).expect(200);
     expect(seen.events).toEqual([
       { type: 'loaded', name: 'session', record },
