@@ -12,6 +12,7 @@ import {
   type SessionEvent,
   type SessionOptions,
 } from '../../src/index.js';
+import type { Store } from '../../src/store.js';
 import { CookieStore } from '../../stores/cookie.js';
 import { FileStore } from '../../stores/file.js';
 import { MemoryStore } from '../../stores/memory.js';
@@ -94,6 +95,15 @@ async function loggedIn(a: Koa, seen: ReturnType<typeof recorder>): Promise<{ co
   const { record } = only(seen.events, 'created');
   seen.events.length = 0;
   return { cookie, record };
+}
+
+/** Logs in on `store` with a session that expires at once, and expects the next sweep to report it removed. */
+async function expectPruneFinished(store: Store, name: string): Promise<void> {
+  const { app: a, seen } = app({ store: track(store), maxAge: 20 });
+  await client(a).get('/login').expect(200);
+  await sleep(25);
+  const finished = await waitFor(seen.events, 'prune-finished', (e) => e.type === 'prune-finished' && e.removed > 0);
+  expect(finished).toEqual({ type: 'prune-finished', name: 'session', store: name, removed: 1 });
 }
 
 describe('lifecycle events over HTTP', () => {
@@ -346,11 +356,7 @@ describe('store-error over HTTP', () => {
 
 describe('prune-finished and prune-failed, from the scheduled prune', () => {
   it('MemoryStore: the sweep reports how many expired records went', async () => {
-    const { app: a, seen } = app({ store: track(new MemoryStore({ pruneInterval: 30 })), maxAge: 20 });
-    await client(a).get('/login').expect(200);
-    await sleep(25);
-    const event = await waitFor(seen.events, 'prune-finished', (e) => e.type === 'prune-finished' && e.removed > 0);
-    expect(event).toEqual({ type: 'prune-finished', name: 'session', store: 'MemoryStore', removed: 1 });
+    await expectPruneFinished(new MemoryStore({ pruneInterval: 30 }), 'MemoryStore');
   });
 
   it('FileStore: a prune that runs reports prune-finished; one that cannot read its directory reports prune-failed', async () => {
@@ -373,11 +379,7 @@ describeWithPostgres('PostgresStore prune events', () => {
     const table = uniqueTable('events');
     const pool = testPool();
     try {
-      const { app: a, seen } = app({ store: track(new PostgresStore({ pool, table, pruneInterval: 40 })), maxAge: 20 });
-      await client(a).get('/login').expect(200);
-      await sleep(25);
-      const finished = await waitFor(seen.events, 'prune-finished', (e) => e.type === 'prune-finished' && e.removed > 0);
-      expect(finished).toEqual({ type: 'prune-finished', name: 'session', store: 'PostgresStore', removed: 1 });
+      await expectPruneFinished(new PostgresStore({ pool, table, pruneInterval: 40 }), 'PostgresStore');
 
       const down = app({
         store: track(new PostgresStore({ connectionString: 'postgres://postgres@127.0.0.1:1/test', pruneInterval: 30 })),
@@ -400,11 +402,7 @@ mysqlHelpers.describeWithMySQL('MySQLStore prune events', () => {
     const table = mysqlHelpers.uniqueTable('events');
     const pool = mysqlHelpers.testPool();
     try {
-      const { app: a, seen } = app({ store: track(new MySQLStore({ pool, table, pruneInterval: 40 })), maxAge: 20 });
-      await client(a).get('/login').expect(200);
-      await sleep(25);
-      const finished = await waitFor(seen.events, 'prune-finished', (e) => e.type === 'prune-finished' && e.removed > 0);
-      expect(finished).toEqual({ type: 'prune-finished', name: 'session', store: 'MySQLStore', removed: 1 });
+      await expectPruneFinished(new MySQLStore({ pool, table, pruneInterval: 40 }), 'MySQLStore');
     } finally {
       await closeStores();
       await mysqlHelpers.dropTable(pool, table);
