@@ -104,3 +104,10 @@ export function client(app: Koa): ReturnType<typeof request> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Collects what `app` reports through Koa's 'error' event, for a test to read. */
+export function koaErrors(app: Koa): unknown[] {
+  const errors: unknown[] = [];
+  app.on('error', (error: unknown) => errors.push(error));
+  return errors;
+}

@@ -4,6 +4,7 @@ import { describe } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
+import { RedisStore } from '../../stores/redis.js';
 import { REDIS_URL, redisReachable } from './services.js';
 
 /** `describe` when Redis answers, else `describe.skip` (see services.ts: in CI a missing service fails instead). */
@@ -86,6 +87,24 @@ export async function outageClient(admin: Redis): Promise<RedisOutage> {
     async dispose() {
       client.disconnect();
       await admin.acl('DELUSER', username);
+    },
+  };
+}
+
+/**
+ * A RedisStore under `prefix` on a {@link fastFailClient} of its own, made on the first `make()`;
+ * `cleanup()` deletes the prefix's keys and quits the client. The shape the shared suites take.
+ */
+export function redisTarget(prefix: string): { make(): Promise<RedisStore>; cleanup(): Promise<void> } {
+  let client: Redis | undefined;
+  return {
+    async make() {
+      client ??= await fastFailClient();
+      return new RedisStore({ client, prefix });
+    },
+    async cleanup() {
+      await deleteKeys(client!, prefix);
+      await client!.quit();
     },
   };
 }

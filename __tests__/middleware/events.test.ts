@@ -12,6 +12,7 @@ import {
   type SessionEvent,
   type SessionOptions,
 } from '../../src/index.js';
+import type { Store } from '../../src/store.js';
 import { CookieStore } from '../../stores/cookie.js';
 import { FileStore } from '../../stores/file.js';
 import { MemoryStore } from '../../stores/memory.js';
@@ -88,6 +89,23 @@ function app(options: SessionOptions, keys?: string[] | null): { app: Koa; seen:
   return { app: makeApp({ ...options, onEvent: seen.onEvent }, routes, keys), seen };
 }
 
+/** Logs in on `a`, checks it emitted one 'created', and clears what `seen` heard: the cookie and the new record's prefix. */
+async function loggedIn(a: Koa, seen: ReturnType<typeof recorder>): Promise<{ cookie: string; record: string | undefined }> {
+  const cookie = cookiePair(await client(a).get('/login'));
+  const { record } = only(seen.events, 'created');
+  seen.events.length = 0;
+  return { cookie, record };
+}
+
+/** Logs in on `store` with a session that expires at once, and expects the next sweep to report it removed. */
+async function expectPruneFinished(store: Store, name: string): Promise<void> {
+  const { app: a, seen } = app({ store: track(store), maxAge: 20 });
+  await client(a).get('/login').expect(200);
+  await sleep(25);
+  const finished = await waitFor(seen.events, 'prune-finished', (e) => e.type === 'prune-finished' && e.removed > 0);
+  expect(finished).toEqual({ type: 'prune-finished', name: 'session', store: name, removed: 1 });
+}
+
 describe('lifecycle events over HTTP', () => {
   it('lists a closed set of event types', () => {
     expect(SESSION_EVENT_TYPES).toEqual([
@@ -114,20 +132,16 @@ describe('lifecycle events over HTTP', () => {
 
   it('loaded: a request with the cookie loads the same record; a cookie-less one emits nothing', async () => {
     const { app: a, seen } = app({ store: track(new MemoryStore()) });
-    const cookie = cookiePair(await client(a).get('/login'));
-    const created = only(seen.events, 'created');
-    seen.events.length = 0;
+    const { cookie, record } = await loggedIn(a, seen);
     await client(a).get('/read').expect(200, { user: null });
     expect(seen.events).toEqual([]);
     await client(a).get('/read').set('Cookie', cookie).expect(200, { user: 'ada' });
-    expect(seen.events).toEqual([{ type: 'loaded', name: 'session', record: created.record }]);
+    expect(seen.events).toEqual([{ type: 'loaded', name: 'session', record }]);
   });
 
   it('saved: a data change is a write, a rolling expiry move is a touch', async () => {
     const { app: a, seen } = app({ store: track(new MemoryStore()), rolling: true, touchAfter: 0 });
-    const cookie = cookiePair(await client(a).get('/login'));
-    const { record } = only(seen.events, 'created');
-    seen.events.length = 0;
+    const { cookie, record } = await loggedIn(a, seen);
     await client(a).get('/write?n=2').set('Cookie', cookie).expect(200);
     expect(only(seen.events, 'saved')).toEqual({ type: 'saved', name: 'session', record, touched: false });
     seen.events.length = 0;
@@ -138,9 +152,7 @@ describe('lifecycle events over HTTP', () => {
 
   it.each(['/relogin', '/regenerate'])('regenerated: %s moves the session to a new record and names the previous one', async (path) => {
     const { app: a, seen } = app({ store: track(new MemoryStore()) });
-    const cookie = cookiePair(await client(a).get('/login'));
-    const { record: previous } = only(seen.events, 'created');
-    seen.events.length = 0;
+    const { cookie, record: previous } = await loggedIn(a, seen);
     const moved = cookiePair(await client(a).get(path).set('Cookie', cookie).expect(200));
     const regenerated = only(seen.events, 'regenerated');
     expect(regenerated).toEqual({ type: 'regenerated', name: 'session', record: expect.stringMatching(/^[\w-]{8}$/), previous });
@@ -150,9 +162,7 @@ describe('lifecycle events over HTTP', () => {
 
   it('invalidated: logging out names the destroyed record', async () => {
     const { app: a, seen } = app({ store: track(new MemoryStore()) });
-    const cookie = cookiePair(await client(a).get('/login'));
-    const { record } = only(seen.events, 'created');
-    seen.events.length = 0;
+    const { cookie, record } = await loggedIn(a, seen);
     await client(a).get('/logout').set('Cookie', cookie).expect(200);
     expect(seen.events).toEqual([
       { type: 'loaded', name: 'session', record },
@@ -229,9 +239,7 @@ describe('lifecycle events over HTTP', () => {
         },
       },
     );
-    const cookie = cookiePair(await client(racing).get('/login'));
-    const { record } = only(seen.events, 'created');
-    seen.events.length = 0;
+    const { cookie, record } = await loggedIn(racing, seen);
     await client(racing).get('/race').set('Cookie', cookie).expect(200);
     expect(seen.events).toEqual([
       { type: 'loaded', name: 'session', record },
@@ -348,11 +356,7 @@ describe('store-error over HTTP', () => {
 
 describe('prune-finished and prune-failed, from the scheduled prune', () => {
   it('MemoryStore: the sweep reports how many expired records went', async () => {
-    const { app: a, seen } = app({ store: track(new MemoryStore({ pruneInterval: 30 })), maxAge: 20 });
-    await client(a).get('/login').expect(200);
-    await sleep(25);
-    const event = await waitFor(seen.events, 'prune-finished', (e) => e.type === 'prune-finished' && e.removed > 0);
-    expect(event).toEqual({ type: 'prune-finished', name: 'session', store: 'MemoryStore', removed: 1 });
+    await expectPruneFinished(new MemoryStore({ pruneInterval: 30 }), 'MemoryStore');
   });
 
   it('FileStore: a prune that runs reports prune-finished; one that cannot read its directory reports prune-failed', async () => {
@@ -375,11 +379,7 @@ describeWithPostgres('PostgresStore prune events', () => {
     const table = uniqueTable('events');
     const pool = testPool();
     try {
-      const { app: a, seen } = app({ store: track(new PostgresStore({ pool, table, pruneInterval: 40 })), maxAge: 20 });
-      await client(a).get('/login').expect(200);
-      await sleep(25);
-      const finished = await waitFor(seen.events, 'prune-finished', (e) => e.type === 'prune-finished' && e.removed > 0);
-      expect(finished).toEqual({ type: 'prune-finished', name: 'session', store: 'PostgresStore', removed: 1 });
+      await expectPruneFinished(new PostgresStore({ pool, table, pruneInterval: 40 }), 'PostgresStore');
 
       const down = app({
         store: track(new PostgresStore({ connectionString: 'postgres://postgres@127.0.0.1:1/test', pruneInterval: 30 })),
@@ -402,11 +402,7 @@ mysqlHelpers.describeWithMySQL('MySQLStore prune events', () => {
     const table = mysqlHelpers.uniqueTable('events');
     const pool = mysqlHelpers.testPool();
     try {
-      const { app: a, seen } = app({ store: track(new MySQLStore({ pool, table, pruneInterval: 40 })), maxAge: 20 });
-      await client(a).get('/login').expect(200);
-      await sleep(25);
-      const finished = await waitFor(seen.events, 'prune-finished', (e) => e.type === 'prune-finished' && e.removed > 0);
-      expect(finished).toEqual({ type: 'prune-finished', name: 'session', store: 'MySQLStore', removed: 1 });
+      await expectPruneFinished(new MySQLStore({ pool, table, pruneInterval: 40 }), 'MySQLStore');
     } finally {
       await closeStores();
       await mysqlHelpers.dropTable(pool, table);

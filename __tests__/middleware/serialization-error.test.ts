@@ -1,11 +1,10 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { getSession, SerializationError, isSerializationError } from '../../src/index.js';
-import { client, closeStores, cookiePair, CountingStore, makeApp, setCookies, track } from '../helpers/app.js';
+import { client, closeStores, cookiePair, CountingStore, koaErrors, makeApp, setCookies, track } from '../helpers/app.js';
 
 describe('session() commit with a value JSON cannot carry', () => {
   afterAll(closeStores);
   const store = track(new CountingStore());
-  const errors: unknown[] = [];
   const app = makeApp(
     { store },
     {
@@ -23,7 +22,7 @@ describe('session() commit with a value JSON cannot carry', () => {
       '/read': async (ctx) => void (ctx.body = (await getSession(ctx)).toJSON()),
     },
   );
-  app.on('error', (error) => errors.push(error));
+  const errors = koaErrors(app);
 
   it('fails the request with 500, reports the path and leaves the stored session as it was', async () => {
     const cookie = cookiePair(await client(app).get('/good'));

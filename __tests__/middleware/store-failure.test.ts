@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { getSession, SessionStoreError, isSessionStoreError } from '../../src/index.js';
 import type { RecordWrite, StoredRecord } from '../../src/store.js';
-import { client, closeStores, cookiePair, CountingStore, makeApp, setCookies, track } from '../helpers/app.js';
+import { client, closeStores, cookiePair, CountingStore, koaErrors, makeApp, setCookies, track } from '../helpers/app.js';
 
 /** A real MemoryStore that can be switched into failing, like a backend that went away. */
 class FlakyStore extends CountingStore {
@@ -30,7 +30,6 @@ class FlakyStore extends CountingStore {
 describe('session() when the store fails', () => {
   afterAll(closeStores);
   const store = track(new FlakyStore());
-  const errors: unknown[] = [];
   const app = makeApp(
     { store },
     {
@@ -42,7 +41,7 @@ describe('session() when the store fails', () => {
       '/plain': (ctx) => void (ctx.body = 'still here'),
     },
   );
-  app.on('error', (error) => errors.push(error));
+  const errors = koaErrors(app);
 
   it('answers 500 with a SessionStoreError that keeps the driver error as cause, and loses nothing', async () => {
     const cookie = cookiePair(await client(app).get('/count').expect(200, { n: 1 }));
@@ -86,8 +85,7 @@ describe('session() when the store fails', () => {
     }
     const refusing = track(new RefusingStore());
     const failing = makeApp({ store: refusing }, { '/': async (ctx) => void (await getSession(ctx)).set('a', 1) });
-    const seen: unknown[] = [];
-    failing.on('error', (error) => seen.push(error));
+    const seen = koaErrors(failing);
     await client(failing).get('/').expect(500);
     expect(refusing.calls.create).toBe(3);
     expect(seen[0]).toBeInstanceOf(SessionStoreError);

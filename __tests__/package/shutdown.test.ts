@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import { getSession, session } from '../../src/index.js';
+import type { Store } from '../../src/store.js';
 import { MySQLStore } from '../../stores/mysql.js';
 import { PostgresStore } from '../../stores/postgres.js';
 import { RedisStore } from '../../stores/redis.js';
@@ -62,45 +63,65 @@ describe('sessions.close(): a process exits by itself after server.close() and s
   }, 30_000);
 });
 
-describeWithPostgres('sessions.close() with PostgresStore', () => {
-  const table = uniqueTable('shutdown');
-  const pool = testPool();
-  afterAll(async () => {
-    await dropTable(pool, table);
-    await pool.end();
-  });
+/** A SQL store the fixture app can open from a URL, and the test from a pool of its own. */
+interface SqlTarget<P extends { end(): Promise<void> }> {
+  describeWith: typeof describe.skip;
+  /** The fixture app's first argument, and the option the URL goes in: `postgres`, `connectionString`. */
+  kind: string;
+  urlOption: string;
+  url: string;
+  uniqueTable(label: string): string;
+  testPool(): P;
+  dropTable(pool: P, table: string): Promise<void>;
+  open(pool: P, table: string): Store;
+  /** The rows of `SELECT 1 AS one` on `pool`. */
+  selectOne(pool: P): Promise<unknown>;
+}
 
-  it('ends the pool it made from connectionString', async () => {
-    expectCleanExit(await runApp(['postgres', DATABASE_URL, table]));
-  }, 30_000);
+function describeSqlShutdown<P extends { end(): Promise<void> }>(name: string, target: SqlTarget<P>): void {
+  target.describeWith(`sessions.close() with ${name}`, () => {
+    const table = target.uniqueTable('shutdown');
+    const pool = target.testPool();
+    afterAll(async () => {
+      await target.dropTable(pool, table);
+      await pool.end();
+    });
 
-  it('leaves a pool the app passed in open and usable', async () => {
-    const sessions = session({ store: new PostgresStore({ pool, table }) });
-    await exercise(sessions);
-    await sessions.close();
-    expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    it(`ends the pool it made from ${target.urlOption}`, async () => {
+      expectCleanExit(await runApp([target.kind, target.url, table]));
+    }, 30_000);
+
+    it('leaves a pool the app passed in open and usable', async () => {
+      const sessions = session({ store: target.open(pool, table) });
+      await exercise(sessions);
+      await sessions.close();
+      expect(await target.selectOne(pool)).toEqual([{ one: 1 }]);
+    });
   });
+}
+
+describeSqlShutdown('PostgresStore', {
+  describeWith: describeWithPostgres,
+  kind: 'postgres',
+  urlOption: 'connectionString',
+  url: DATABASE_URL,
+  uniqueTable,
+  testPool: () => testPool(),
+  dropTable: (pool, table) => dropTable(pool, table),
+  open: (pool, table) => new PostgresStore({ pool, table }),
+  selectOne: async (pool) => (await pool.query<{ one: number }>('SELECT 1 AS one')).rows,
 });
 
-mysqlHelpers.describeWithMySQL('sessions.close() with MySQLStore', () => {
-  const table = mysqlHelpers.uniqueTable('shutdown');
-  const pool = mysqlHelpers.testPool();
-  afterAll(async () => {
-    await mysqlHelpers.dropTable(pool, table);
-    await pool.end();
-  });
-
-  it('ends the pool it made from uri', async () => {
-    expectCleanExit(await runApp(['mysql', MYSQL_URL, table]));
-  }, 30_000);
-
-  it('leaves a pool the app passed in open and usable', async () => {
-    const sessions = session({ store: new MySQLStore({ pool, table }) });
-    await exercise(sessions);
-    await sessions.close();
-    const [rows] = await pool.query('SELECT 1 AS one');
-    expect(rows).toEqual([{ one: 1 }]);
-  });
+describeSqlShutdown('MySQLStore', {
+  describeWith: mysqlHelpers.describeWithMySQL,
+  kind: 'mysql',
+  urlOption: 'uri',
+  url: MYSQL_URL,
+  uniqueTable: mysqlHelpers.uniqueTable,
+  testPool: () => mysqlHelpers.testPool(),
+  dropTable: mysqlHelpers.dropTable,
+  open: (pool, table) => new MySQLStore({ pool, table }),
+  selectOne: async (pool) => (await pool.query('SELECT 1 AS one'))[0],
 });
 
 describeWithRedis('sessions.close() with RedisStore', () => {

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { digestId, getSession } from '../../src/index.js';
 import type { RecordWrite } from '../../src/store.js';
 import { client, closeStores, cookiePair, CountingStore, makeApp, setCookies, sleep, track } from '../helpers/app.js';
+import { gate as gated, lateBehind } from '../helpers/gate.js';
 
 /** Holds every request at a barrier after loading, so all of them commit against the same version. */
 function barrierRoutes(count: number) {
@@ -99,8 +100,7 @@ describe('concurrent requests on one session', () => {
 
   it('never resurrects a session another request destroyed', async () => {
     const store = track(new CountingStore());
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { gate, release } = gated();
     const app = client(
       makeApp(
         { store },
@@ -118,14 +118,7 @@ describe('concurrent requests on one session', () => {
       ),
     );
     const cookie = cookiePair(await app.get('/seed'));
-    const slow = app
-      .get('/slow-set')
-      .set('Cookie', cookie)
-      .then((r) => r);
-    await sleep(50);
-    await app.get('/logout').set('Cookie', cookie).expect(200);
-    release();
-    const late = await slow;
+    const { late } = await lateBehind(app, release, cookie, '/slow-set', '/logout');
     expect(setCookies(late)[0]).toMatch(/^koa\.sid=; Max-Age=0/);
     expect(await store.get(digestId(cookie.slice('koa.sid='.length).split('.')[0]!))).toBeUndefined();
     expect((await app.get('/all').set('Cookie', cookie)).body).toEqual({});

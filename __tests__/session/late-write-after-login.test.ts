@@ -3,15 +3,15 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'koa';
 import { digestId, getSession, newSession, type SessionOptions } from '../../src/index.js';
-import { client, closeStores, cookiePair, CountingStore, makeApp, setCookies, sleep, track } from '../helpers/app.js';
+import { client, closeStores, cookiePair, CountingStore, makeApp, setCookies, track } from '../helpers/app.js';
+import { gate as gated, lateBehind } from '../helpers/gate.js';
 
 afterAll(closeStores);
 
 /** An app whose `/slow-*` routes load the session, wait for the gate, then change it. */
 function gatedApp(options: Omit<SessionOptions, 'store'> = {}) {
   const store = track(new CountingStore());
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
+  const { gate, release } = gated();
   const routes = {
     '/seed': async (ctx: Context) => void ((await getSession(ctx)).set('cart', 1), (ctx.body = 'ok')),
     '/slow-set': async (ctx: Context) => {
@@ -42,14 +42,8 @@ describe('a late write to a session that another request moved to a new id', () 
   it.each(['/login', '/regenerate'])('sends no clearing cookie after %s, and the new login stays', async (login) => {
     const { app, release, store } = gatedApp();
     const old = cookiePair(await app.get('/seed'));
-    const slow = app
-      .get('/slow-set')
-      .set('Cookie', old)
-      .then((r) => r);
-    await sleep(50);
-    const fresh = cookiePair(await app.get(login).set('Cookie', old).expect(200));
-    release();
-    const late = await slow;
+    const { late, meanwhile } = await lateBehind(app, release, old, '/slow-set', login);
+    const fresh = cookiePair(meanwhile);
     expect(late.status).toBe(200);
     expect(setCookies(late)).toEqual([]);
     // The late changes went nowhere: the old id was not brought back, the new session is intact.
@@ -61,26 +55,14 @@ describe('a late write to a session that another request moved to a new id', () 
   it('sends no clearing cookie for a rolling touch on the old id', async () => {
     const { app, release } = gatedApp({ rolling: true, touchAfter: 0 });
     const old = cookiePair(await app.get('/seed'));
-    const slow = app
-      .get('/slow-read')
-      .set('Cookie', old)
-      .then((r) => r);
-    await sleep(50);
-    await app.get('/login').set('Cookie', old).expect(200);
-    release();
-    expect(setCookies(await slow)).toEqual([]);
+    const { late } = await lateBehind(app, release, old, '/slow-read', '/login');
+    expect(setCookies(late)).toEqual([]);
   });
 
   it('still clears the cookie when the session was logged out instead', async () => {
     const { app, release } = gatedApp();
     const old = cookiePair(await app.get('/seed'));
-    const slow = app
-      .get('/slow-set')
-      .set('Cookie', old)
-      .then((r) => r);
-    await sleep(50);
-    await app.get('/logout').set('Cookie', old).expect(200);
-    release();
-    expect(setCookies(await slow)[0]).toMatch(/^koa\.sid=; Max-Age=0/);
+    const { late } = await lateBehind(app, release, old, '/slow-set', '/logout');
+    expect(setCookies(late)[0]).toMatch(/^koa\.sid=; Max-Age=0/);
   });
 });

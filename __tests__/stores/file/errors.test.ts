@@ -100,12 +100,18 @@ describe('FileStore when the filesystem fails', () => {
   });
 });
 
+/** A FileStore in a fresh directory holding one session, at version 1. */
+async function storeWithOne(label: string): Promise<{ dir: string; store: FileStore; id: string }> {
+  const dir = await tempDir(label);
+  const store = new FileStore({ dir });
+  const id = freshId();
+  await store.create(id, record(1));
+  return { dir, store, id };
+}
+
 describe('FileStore lock files', () => {
   it('waits while another live process holds the lock of an id, then writes', async () => {
-    const dir = await tempDir('lock-live');
-    const store = new FileStore({ dir });
-    const id = freshId();
-    await store.create(id, record(1));
+    const { dir, store, id } = await storeWithOne('lock-live');
     const lock = join(dir, `${id}.lock`);
     await writeFile(lock, lockContent(process.pid, Date.now()));
     const released = new Promise<number>((resolve) =>
@@ -122,10 +128,7 @@ describe('FileStore lock files', () => {
   });
 
   it('breaks a lock whose process is dead at once', async () => {
-    const dir = await tempDir('lock-dead');
-    const store = new FileStore({ dir });
-    const id = freshId();
-    await store.create(id, record(1));
+    const { dir, store, id } = await storeWithOne('lock-dead');
     await writeFile(join(dir, `${id}.lock`), lockContent(deadPid(), Date.now()));
     const started = performance.now();
     expect(await store.update(id, record(2), 1)).toBe(2);
@@ -156,10 +159,7 @@ describe('FileStore lock files', () => {
   });
 
   it('does not break a fresh lock held on another host', async () => {
-    const dir = await tempDir('lock-remote');
-    const store = new FileStore({ dir });
-    const id = freshId();
-    await store.create(id, record(1));
+    const { dir, store, id } = await storeWithOne('lock-remote');
     await writeFile(join(dir, `${id}.lock`), lockContent(1, Date.now(), 'another-host'));
     const outcome = await Promise.race([
       store.update(id, record(2), 1).then(() => 'written'),

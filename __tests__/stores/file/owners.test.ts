@@ -9,6 +9,7 @@ import { digestId, generateId } from '../../../src/id.js';
 import { FileStore } from '../../../stores/file.js';
 import { exited, forkFixture, nextMessage, removeTempDirs, tempDir } from '../../helpers/file-store.js';
 import { describeOwnedSessions } from '../shared/owned-sessions.js';
+import { expectBadOwnersRefused } from '../shared/owner-checks.js';
 import { describeOwnerBehaviour } from '../shared/owners.js';
 
 const HOUR_MS = 3_600_000;
@@ -105,14 +106,7 @@ describe('FileStore owner on disk', () => {
   it('refuses an empty, oversized or non-string owner with a TypeError naming the limit, and writes nothing', async () => {
     const dir = await tempDir('owner-checks');
     const store = new FileStore({ dir });
-    const id = freshId();
-    for (const owner of ['', 'x'.repeat(256), 42]) {
-      const write = { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS, owner: owner as string };
-      await expect(store.create(id, write)).rejects.toThrow(/`owner` must be a non-empty string of at most 255 UTF-8 bytes/);
-      await expect(store.listOwned(owner as string)).rejects.toThrow(TypeError);
-      await expect(store.destroyOwned(owner as string)).rejects.toThrow(TypeError);
-    }
-    expect(await store.get(id)).toBeUndefined();
+    await expectBadOwnersRefused(store);
     await store.close();
   });
 });

@@ -8,6 +8,7 @@ import { digestId, generateId } from '../../../src/id.js';
 import { FileStore } from '../../../stores/file.js';
 import { HEADER_BYTES, parseHeader } from '../../../stores/file/header.js';
 import { exited, forkFixture, nextMessage, removeTempDirs, tempDir } from '../../helpers/file-store.js';
+import { expectEveryUpdateLands } from '../shared/hammer.js';
 import { checkPatterned } from './fixtures/file-pattern.js';
 
 const HOUR_MS = 3_600_000;
@@ -38,42 +39,12 @@ function wholeSession(bytes: Buffer): { version: number; data: Buffer } {
 describe('FileStore#update() from two processes on one session', () => {
   it('lands every update of both processes, with no torn read and no exception', async () => {
     const dir = await tempDir('hammer');
-    const id = digestId(generateId());
-    const COUNT = 150;
     const seeder = new FileStore({ dir });
-    // Padding makes each write large enough that a torn file would show.
-    const initial = { a: 0, b: 0, pad: 'x'.repeat(50_000) };
-    await seeder.create(id, { data: Buffer.from(JSON.stringify(initial)), expires: Date.now() + HOUR_MS });
-
-    const a = spawn('file-hammer', [dir, id, 'a', String(COUNT)]);
-    const b = spawn('file-hammer', [dir, id, 'b', String(COUNT)]);
-    await Promise.all([nextMessage(a, 'ready'), nextMessage(b, 'ready')]);
-    const done = Promise.all([nextMessage(a, 'done', 120_000), nextMessage(b, 'done', 120_000)]);
-    a.send('go');
-    b.send('go');
-
-    // Meanwhile this process reads the session as fast as it can: every read must parse.
-    let reads = 0;
-    let finished = false;
-    void done.finally(() => (finished = true)).catch(() => undefined);
-    while (!finished) {
-      const record = await seeder.get(id);
-      expect(record).toBeDefined();
-      const value = JSON.parse(Buffer.from(record!.data).toString('utf8')) as typeof initial;
-      expect(value.pad).toHaveLength(50_000);
-      reads++;
-    }
-    const [doneA, doneB] = await done;
-    expect(await exited(a)).toEqual({ code: 0, signal: null });
-    expect(await exited(b)).toEqual({ code: 0, signal: null });
-
-    const final = await seeder.get(id);
-    const value = JSON.parse(Buffer.from(final!.data).toString('utf8')) as typeof initial;
-    expect({ a: value.a, b: value.b }).toEqual({ a: COUNT, b: COUNT });
-    expect(final!.version).toBe(1 + 2 * COUNT);
-    expect(reads).toBeGreaterThan(0);
-    // The two really did collide: otherwise this test proves nothing about the version check.
-    expect(Number(doneA.conflicts) + Number(doneB.conflicts)).toBeGreaterThan(0);
+    const id = await expectEveryUpdateLands({
+      seeder,
+      spawn: (id, key, count) => spawn('file-hammer', [dir, id, key, String(count)]),
+      count: 150,
+    });
     expect((await readdir(dir)).sort()).toEqual([`${id}.sess`]);
     await seeder.close();
   }, 180_000);

@@ -8,7 +8,15 @@ import { digestId } from '../../../src/id.js';
 import { RedisStore } from '../../../stores/redis.js';
 import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../../helpers/app.js';
 import { describeSessionBehaviour, itSharesOneSession, sessionRoutes } from '../shared/behaviour.js';
-import { deleteKeys, describeWithRedis, fastFailClient, outageClient, type RedisOutage, uniquePrefix } from '../../helpers/redis-store.js';
+import {
+  deleteKeys,
+  describeWithRedis,
+  fastFailClient,
+  outageClient,
+  type RedisOutage,
+  redisTarget,
+  uniquePrefix,
+} from '../../helpers/redis-store.js';
 
 const DAY_MS = 86_400_000;
 const prefix = uniquePrefix('redis-app');
@@ -27,18 +35,7 @@ const routes = {
 const keyOf = (cookie: string): string => prefix + digestId(cookie.slice(cookie.indexOf('=') + 1).split('.')[0]!);
 
 describeWithRedis('RedisStore under session()', () => {
-  let behaviourClient: Redis;
-  describeSessionBehaviour('RedisStore', {
-    async make() {
-      behaviourClient ??= await fastFailClient();
-      return new RedisStore({ client: behaviourClient, prefix });
-    },
-    async cleanup() {
-      await deleteKeys(behaviourClient, prefix);
-      await behaviourClient.quit();
-    },
-    serverSide: true,
-  });
+  describeSessionBehaviour('RedisStore', { ...redisTarget(prefix), serverSide: true });
 
   describe('two app instances with their own Redis clients', () => {
     let clients: Redis[];

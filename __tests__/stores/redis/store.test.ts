@@ -5,38 +5,15 @@ import type { Redis } from 'ioredis';
 import { isSessionStoreError, SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
 import { RedisStore } from '../../../stores/redis.js';
-import { deleteKeys, describeWithRedis, fastFailClient, uniquePrefix } from '../../helpers/redis-store.js';
+import { deleteKeys, describeWithRedis, fastFailClient, redisTarget, uniquePrefix } from '../../helpers/redis-store.js';
 import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 
 describeWithRedis('RedisStore', () => {
-  const contractPrefix = uniquePrefix('redis-contract');
-  let contractClient: Redis;
-  describeStoreContract('RedisStore', {
-    async make() {
-      contractClient = await fastFailClient();
-      return new RedisStore({ client: contractClient, prefix: contractPrefix });
-    },
-    async cleanup() {
-      await deleteKeys(contractClient, contractPrefix);
-      await contractClient.quit();
-    },
-  });
-
-  const ownerPrefix = uniquePrefix('redis-owner-contract');
-  let ownerClient: Redis;
-  describeOwnerContract('RedisStore', {
-    async make() {
-      ownerClient = await fastFailClient();
-      return new RedisStore({ client: ownerClient, prefix: ownerPrefix });
-    },
-    async cleanup() {
-      await deleteKeys(ownerClient, ownerPrefix);
-      await ownerClient.quit();
-    },
-  });
+  describeStoreContract('RedisStore', redisTarget(uniquePrefix('redis-contract')));
+  describeOwnerContract('RedisStore', redisTarget(uniquePrefix('redis-owner-contract')));
 });
 
 describeWithRedis('RedisStore (Redis specifics)', () => {
