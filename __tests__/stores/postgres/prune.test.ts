@@ -5,8 +5,8 @@ import type pg from 'pg';
 import { digestId, generateId } from '../../../src/id.js';
 import { PostgresStore } from '../../../stores/postgres.js';
 import { describeWithPostgres, dropTable, quoted, testPool, uniqueAppName, uniqueTable, waitFor } from '../../helpers/postgres-store.js';
+import { itPrunesLikeASqlStore } from '../shared/sql-prune.js';
 
-const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 
 describeWithPostgres('PostgresStore#prune()', () => {
@@ -42,48 +42,22 @@ describeWithPostgres('PostgresStore#prune()', () => {
     await admin.end();
   });
 
-  it('removes exactly the expired rows and leaves live ones, data and versions intact', async () => {
-    const dead = Array.from({ length: 5 }, freshId);
-    const live = Array.from({ length: 3 }, freshId);
-    for (const id of dead) await store.create(id, { data: Uint8Array.of(0), expires: Date.now() - 1 });
-    for (const [i, id] of live.entries()) {
-      await store.create(id, { data: Uint8Array.of(i), expires: Date.now() + HOUR_MS });
-      await store.update(id, { data: Uint8Array.of(i, i), expires: Date.now() + HOUR_MS }, 1);
-    }
-    expect(await store.prune()).toBe(5);
-    expect(await rowCount()).toBe(3);
-    for (const [i, id] of live.entries()) expect(await store.get(id)).toMatchObject({ data: Buffer.of(i, i), version: 2 });
-    expect(await store.prune()).toBe(0);
-  });
-
-  it('judges expiry by the app clock: a row expiring a moment from now stays', async () => {
-    const soon = freshId();
-    await store.create(soon, { data: Uint8Array.of(1), expires: Date.now() + 2_000 });
-    expect(await store.prune()).toBe(0);
-    expect(await store.get(soon)).toBeDefined();
-  });
-
-  it('deletes more rows than one batch holds, all of them', async () => {
-    await seedExpired(2_345);
-    const live = freshId();
-    await store.create(live, { data: Uint8Array.of(7), expires: Date.now() + HOUR_MS });
-    expect(await store.prune()).toBe(2_345);
-    expect(await rowCount()).toBe(1);
-  });
-
-  it('lets one of two instances on two pools prune while the other stands aside', async () => {
-    await seedExpired(5_000);
-    const pools = [testPool({ max: 2 }), testPool({ max: 2 })];
-    const stores = pools.map((pool) => new PostgresStore({ pool, table, pruneInterval: false }));
-    try {
-      const removed = await Promise.all(stores.map((s) => s.prune()));
-      // One instance deletes everything; the other found the lock taken, or nothing left once it was free.
-      expect(removed.sort((a, b) => a - b)).toEqual([0, 5_000]);
-      expect(await rowCount()).toBe(0);
-    } finally {
-      await Promise.all(stores.map((s) => s.close()));
-      await Promise.all(pools.map((pool) => pool.end()));
-    }
+  itPrunesLikeASqlStore({
+    store: () => store,
+    seedExpired,
+    rowCount,
+    onOwnPool(connections) {
+      const pool = testPool({ max: connections });
+      const other = new PostgresStore({ pool, table, pruneInterval: false });
+      return {
+        store: other,
+        async close() {
+          await other.close();
+          await pool.end();
+        },
+      };
+    },
+    timed: (pruneInterval) => new PostgresStore({ pool: admin, table, pruneInterval }),
   });
 
   it('answers 0 at once while another instance is in the middle of pruning', async () => {
@@ -116,36 +90,5 @@ describeWithPostgres('PostgresStore#prune()', () => {
       await Promise.all([first!.close(), second!.close()]);
       await Promise.all(pools.map((pool) => pool.end()));
     }
-  });
-
-  it('shares one run between concurrent calls on the same instance', async () => {
-    await seedExpired(10);
-    const [a, b] = await Promise.all([store.prune(), store.prune()]);
-    expect(a).toBe(10);
-    expect(b).toBe(10);
-  });
-
-  it('releases its lock, so the next prune from another instance runs', async () => {
-    // Another pool: session advisory locks are re-entrant, so a connection shared with `store` would prove nothing.
-    const pool = testPool({ max: 1 });
-    const other = new PostgresStore({ pool, table, pruneInterval: false });
-    await seedExpired(3);
-    expect(await store.prune()).toBe(3);
-    await seedExpired(4);
-    expect(await other.prune()).toBe(4);
-    await seedExpired(2);
-    expect(await store.prune()).toBe(2);
-    await other.close();
-    await pool.end();
-  });
-
-  it('prunes on its own every pruneInterval ms, and stops when closed', async () => {
-    const timed = new PostgresStore({ pool: admin, table, pruneInterval: 50 });
-    await seedExpired(3);
-    await waitFor('the timed prune', async () => (await rowCount()) === 0, 2_000);
-    await timed.close();
-    await seedExpired(3);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await rowCount()).toBe(3);
   });
 });
