@@ -6,11 +6,11 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { pack, unpack } from 'msgpackr';
 import { isSessionStoreError, SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
 import { SQLiteStore } from '../../../stores/sqlite.js';
 import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
+import { itKeepsMsgpackBytes } from '../shared/msgpack-bytes.js';
 import { cleanUp, openStore, tempDatabase } from './temp-files.js';
 
 const HOUR_MS = 3_600_000;
@@ -53,16 +53,7 @@ describe('SQLiteStore (restart)', () => {
 
 describe('SQLiteStore bytes and expiry', () => {
   let store: SQLiteStore;
-  it('keeps msgpack binary values byte for byte through a BLOB', async () => {
-    store = openStore({ filename: await tempDatabase('bytes') });
-    const avatar = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31 + 7) & 0xff));
-    const data = pack({ user: 'ada', avatar, zero: Buffer.alloc(16) });
-    const id = freshId();
-    await store.create(id, { data, expires: Date.now() + HOUR_MS });
-    const got = await store.get(id);
-    expect(Buffer.from(got!.data).equals(data)).toBe(true);
-    expect(unpack(Buffer.from(got!.data))).toEqual({ user: 'ada', avatar, zero: Buffer.alloc(16) });
-  });
+  itKeepsMsgpackBytes('a BLOB', async () => (store = openStore({ filename: await tempDatabase('bytes') })));
 
   it('keeps arbitrary bytes, the empty array and views into larger buffers included, byte for byte', async () => {
     await fc.assert(
