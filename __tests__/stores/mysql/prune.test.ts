@@ -1,12 +1,12 @@
 /** MySQLStore#prune(): only expired rows go, in batches, one pruner at a time across instances, and on a timer if asked. */
 
-import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import type mysql from 'mysql2/promise';
 import { SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
 import { MySQLStore } from '../../../stores/mysql.js';
 import { describeWithMySQL, dropTable, quoted, testPool, uniqueTable } from '../../helpers/mysql-store.js';
-import { itPrunesLikeASqlStore } from '../shared/sql-prune.js';
+import { expectOthersStandAside, itPrunesLikeASqlStore } from '../shared/sql-prune.js';
 import { waitFor } from '../shared/wait-for.js';
 
 const HOUR_MS = 3_600_000;
@@ -15,7 +15,6 @@ const freshId = (): string => digestId(generateId());
 describeWithMySQL('MySQLStore#prune()', () => {
   const table = uniqueTable('prune');
   let admin: mysql.Pool;
-  let store: MySQLStore;
 
   /** Inserts `count` rows that expired an hour ago, straight through SQL (fast, and not through the store). */
   async function seedExpired(count: number, prefix = 'seed'): Promise<void> {
@@ -49,36 +48,14 @@ describeWithMySQL('MySQLStore#prune()', () => {
     return blocker;
   }
 
-  beforeAll(async () => {
-    admin = testPool({ connectionLimit: 6 });
-    store = new MySQLStore({ pool: admin, table, pruneInterval: false });
-    await store.get(freshId()); // creates the table
-  });
-  beforeEach(async () => {
-    await admin.query(`TRUNCATE TABLE ${quoted(table)}`);
-  });
-  afterAll(async () => {
-    await store.close();
-    await dropTable(admin, table);
-    await admin.end();
-  });
-
-  itPrunesLikeASqlStore({
-    store: () => store,
+  itPrunesLikeASqlStore<mysql.Pool>({
+    admin: () => (admin = testPool({ connectionLimit: 6 })),
+    pool: (connections) => testPool({ connectionLimit: connections }),
+    storeOn: (pool, pruneInterval) => new MySQLStore({ pool, table, pruneInterval }),
+    truncate: () => admin.query(`TRUNCATE TABLE ${quoted(table)}`),
+    dropTable: () => dropTable(admin, table),
     seedExpired,
     rowCount,
-    onOwnPool(connections) {
-      const pool = testPool({ connectionLimit: connections });
-      const other = new MySQLStore({ pool, table, pruneInterval: false });
-      return {
-        store: other,
-        async close() {
-          await other.close();
-          await pool.end();
-        },
-      };
-    },
-    timed: (pruneInterval) => new MySQLStore({ pool: admin, table, pruneInterval }),
   });
 
   it('answers 0 at once while another instance is in the middle of pruning, which then finishes', async () => {
@@ -92,12 +69,7 @@ describeWithMySQL('MySQLStore#prune()', () => {
       const running = first!.prune();
       await waitFor('the first pruner to wait on a row lock', deleteRunning);
       // A pruner that ignored the named lock would now wait on the rows too (until its 5 s commandTimeout): give it 2 s.
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 2_000, 'still waiting')));
-      expect(await Promise.race([second!.prune(), timeout])).toBe(0);
-      clearTimeout(timer);
-      await blocker.query('COMMIT');
-      expect(await running).toBe(3);
+      await expectOthersStandAside(running, second!, 2_000, () => blocker.query('COMMIT'), 3);
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       blocker.release();

@@ -1,18 +1,17 @@
 /** PostgresStore#prune(): only expired rows go, in batches, one pruner at a time, and on a timer if asked. */
 
-import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
+import { it } from '@jest/globals';
 import type pg from 'pg';
 import { digestId, generateId } from '../../../src/id.js';
 import { PostgresStore } from '../../../stores/postgres.js';
 import { describeWithPostgres, dropTable, quoted, testPool, uniqueAppName, uniqueTable, waitFor } from '../../helpers/postgres-store.js';
-import { itPrunesLikeASqlStore } from '../shared/sql-prune.js';
+import { expectOthersStandAside, itPrunesLikeASqlStore } from '../shared/sql-prune.js';
 
 const freshId = (): string => digestId(generateId());
 
 describeWithPostgres('PostgresStore#prune()', () => {
   const table = uniqueTable('prune');
   let admin: pg.Pool;
-  let store: PostgresStore;
 
   /** Inserts `count` rows that expired an hour ago, straight through SQL (fast, and not through the store). */
   async function seedExpired(count: number): Promise<void> {
@@ -28,36 +27,14 @@ describeWithPostgres('PostgresStore#prune()', () => {
     return rows[0]!.n;
   }
 
-  beforeAll(async () => {
-    admin = testPool();
-    store = new PostgresStore({ pool: admin, table, pruneInterval: false });
-    await store.get(freshId()); // creates the table
-  });
-  beforeEach(async () => {
-    await admin.query(`TRUNCATE ${quoted(table)}`);
-  });
-  afterAll(async () => {
-    await store.close();
-    await dropTable(admin, table);
-    await admin.end();
-  });
-
-  itPrunesLikeASqlStore({
-    store: () => store,
+  itPrunesLikeASqlStore<pg.Pool>({
+    admin: () => (admin = testPool()),
+    pool: (connections) => testPool({ max: connections }),
+    storeOn: (pool, pruneInterval) => new PostgresStore({ pool, table, pruneInterval }),
+    truncate: () => admin.query(`TRUNCATE ${quoted(table)}`),
+    dropTable: () => dropTable(admin, table),
     seedExpired,
     rowCount,
-    onOwnPool(connections) {
-      const pool = testPool({ max: connections });
-      const other = new PostgresStore({ pool, table, pruneInterval: false });
-      return {
-        store: other,
-        async close() {
-          await other.close();
-          await pool.end();
-        },
-      };
-    },
-    timed: (pruneInterval) => new PostgresStore({ pool: admin, table, pruneInterval }),
   });
 
   it('answers 0 at once while another instance is in the middle of pruning', async () => {
@@ -78,12 +55,7 @@ describeWithPostgres('PostgresStore#prune()', () => {
         return rows.length > 0;
       });
       // A pruner that ignored the lock would now wait on the table lock too: give it 1 s, not forever.
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 1_000, 'still waiting')));
-      expect(await Promise.race([second!.prune(), timeout])).toBe(0);
-      clearTimeout(timer);
-      await blocker.query('COMMIT');
-      expect(await running).toBe(3);
+      await expectOthersStandAside(running, second!, 1_000, () => blocker.query('COMMIT'), 3);
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       blocker.release();

@@ -1,6 +1,6 @@
 /** The prune behaviour every SQL store shares, as `it`s a store's prune test file registers inside its own describe. */
 
-import { expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
 import { digestId, generateId } from '../../../src/id.js';
 import type { Store } from '../../../src/store.js';
 import { waitFor } from './wait-for.js';
@@ -11,32 +11,66 @@ const freshId = (): string => digestId(generateId());
 /** A store that prunes and closes. */
 export type PrunableStore = Store & { prune(): Promise<number>; close(): Promise<void> };
 
-/** A store on a pool of its own; `close()` closes the store and ends the pool. */
-export interface OwnPoolStore {
-  readonly store: PrunableStore;
-  close(): Promise<void>;
+/** What a pool must offer the shared cases. */
+interface EndablePool {
+  end(): Promise<void>;
 }
 
-/** How a store's prune test file hands its table to the shared cases. */
-export interface PruneTarget {
-  /** The file's store on the shared table, made in its beforeAll. */
-  store(): PrunableStore;
+/** How a store's prune test file hands its table and pools to the shared cases. */
+export interface PruneTarget<Pool extends EndablePool> {
+  /** The file's admin pool, made once (the suite ends it); the file keeps it for its own cases. */
+  admin(): Pool;
+  /** Another pool the tests own, with at most `connections` connections. */
+  pool(connections: number): Pool;
+  /** A store on `pool` for the file's table. */
+  storeOn(pool: Pool, pruneInterval: number | false): PrunableStore;
+  /** Empties the table, before each case. */
+  truncate(): Promise<unknown>;
+  /** Drops the table, after the suite. */
+  dropTable(): Promise<void>;
   /** Inserts `count` rows that expired an hour ago, straight through SQL. */
   seedExpired(count: number): Promise<void>;
   /** How many rows the table holds. */
   rowCount(): Promise<number>;
-  /** Another store on the same table, on a pool of its own with at most `connections` connections. */
-  onOwnPool(connections: number): OwnPoolStore;
-  /** A store on the same table that prunes on its own every `pruneInterval` ms. */
-  timed(pruneInterval: number): PrunableStore;
 }
 
-/** Registers the shared prune cases; call inside the store's describe, after its beforeAll/beforeEach (which empties the table). */
-export function itPrunesLikeASqlStore(target: PruneTarget): void {
+/**
+ * Registers, inside the store's describe, the hooks that make the table and empty it before each
+ * case (the file's own cases included), and the shared prune cases.
+ */
+export function itPrunesLikeASqlStore<Pool extends EndablePool>(target: PruneTarget<Pool>): void {
   const { seedExpired, rowCount } = target;
+  let admin: Pool;
+  let store: PrunableStore;
+
+  /** Another store on the table, on a pool of its own; `close()` closes both. */
+  const onOwnPool = (connections: number) => {
+    const pool = target.pool(connections);
+    const other = target.storeOn(pool, false);
+    return {
+      store: other,
+      async close(): Promise<void> {
+        await other.close();
+        await pool.end();
+      },
+    };
+  };
+
+  beforeAll(async () => {
+    admin = target.admin();
+    store = target.storeOn(admin, false);
+    await store.get(freshId()); // creates the table
+  });
+  beforeEach(async () => {
+    await target.truncate();
+  });
+  afterAll(async () => {
+    await store.close();
+    await target.dropTable();
+    await admin.end();
+  });
 
   it('removes exactly the expired rows and leaves live ones, data and versions intact', async () => {
-    const store = target.store();
     const dead = Array.from({ length: 5 }, freshId);
     const live = Array.from({ length: 3 }, freshId);
     for (const id of dead) await store.create(id, { data: Uint8Array.of(0), expires: Date.now() - 1 });
@@ -51,7 +85,6 @@ export function itPrunesLikeASqlStore(target: PruneTarget): void {
   });
 
   it('judges expiry by the app clock: a row expiring a moment from now stays', async () => {
-    const store = target.store();
     const soon = freshId();
     await store.create(soon, { data: Uint8Array.of(1), expires: Date.now() + 2_000 });
     expect(await store.prune()).toBe(0);
@@ -59,7 +92,6 @@ export function itPrunesLikeASqlStore(target: PruneTarget): void {
   });
 
   it('deletes more rows than one batch holds, all of them', async () => {
-    const store = target.store();
     await seedExpired(2_345);
     const live = freshId();
     await store.create(live, { data: Uint8Array.of(7), expires: Date.now() + HOUR_MS });
@@ -69,7 +101,7 @@ export function itPrunesLikeASqlStore(target: PruneTarget): void {
 
   it('lets one of two instances on two pools prune while the other stands aside', async () => {
     await seedExpired(5_000);
-    const others = [target.onOwnPool(2), target.onOwnPool(2)];
+    const others = [onOwnPool(2), onOwnPool(2)];
     try {
       const removed = await Promise.all(others.map((other) => other.store.prune()));
       // One instance deletes everything; the other found the lock taken, or nothing left once it was free.
@@ -81,7 +113,6 @@ export function itPrunesLikeASqlStore(target: PruneTarget): void {
   });
 
   it('shares one run between concurrent calls on the same instance', async () => {
-    const store = target.store();
     await seedExpired(10);
     const [a, b] = await Promise.all([store.prune(), store.prune()]);
     expect(a).toBe(10);
@@ -89,9 +120,8 @@ export function itPrunesLikeASqlStore(target: PruneTarget): void {
   });
 
   it('releases its lock, so the next prune from another instance runs', async () => {
-    const store = target.store();
     // Another pool: the prune locks are re-entrant on one connection, so a connection shared with `store` would prove nothing.
-    const other = target.onOwnPool(1);
+    const other = onOwnPool(1);
     await seedExpired(3);
     expect(await store.prune()).toBe(3);
     await seedExpired(4);
@@ -102,7 +132,7 @@ export function itPrunesLikeASqlStore(target: PruneTarget): void {
   });
 
   it('prunes on its own every pruneInterval ms, and stops when closed', async () => {
-    const timed = target.timed(50);
+    const timed = target.storeOn(admin, 50);
     await seedExpired(3);
     await waitFor('the timed prune', async () => (await rowCount()) === 0, 2_000);
     await timed.close();
@@ -110,4 +140,24 @@ export function itPrunesLikeASqlStore(target: PruneTarget): void {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(await rowCount()).toBe(3);
   });
+}
+
+/**
+ * With a first pruner held inside its DELETE (`running`): a second instance's prune answers 0
+ * within `graceMs` instead of waiting on the same rows, and once `release()` frees them the first
+ * finishes with `removed` rows.
+ */
+export async function expectOthersStandAside(
+  running: Promise<number>,
+  second: PrunableStore,
+  graceMs: number,
+  release: () => Promise<unknown>,
+  removed: number,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, graceMs, 'still waiting')));
+  expect(await Promise.race([second.prune(), timeout])).toBe(0);
+  clearTimeout(timer);
+  await release();
+  expect(await running).toBe(removed);
 }
