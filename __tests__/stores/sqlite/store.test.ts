@@ -10,6 +10,7 @@ import { isSessionStoreError, SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
 import { SQLiteStore } from '../../../stores/sqlite.js';
 import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
+import { expectEveryStatementWorks } from '../shared/every-statement.js';
 import { itKeepsMsgpackBytes } from '../shared/msgpack-bytes.js';
 import { cleanUp, openStore, tempDatabase } from './temp-files.js';
 
@@ -93,14 +94,7 @@ describe('SQLiteStore table names', () => {
     const db = new Database(filename);
     db.exec(`CREATE TABLE ${sentinel} (x INTEGER)`);
     const store = openStore({ database: db, table });
-    const id = freshId();
-    expect(await store.create(id, { data: Uint8Array.of(1), expires: Date.now() - 1 })).toBe(true);
-    expect(await store.prune()).toBe(1);
-    await store.create(id, { data: Uint8Array.of(2), expires: Date.now() + HOUR_MS, owner: 'ada' });
-    expect(await store.update(id, { data: Uint8Array.of(3), expires: Date.now() + HOUR_MS, owner: 'ada' }, 1)).toBe(2);
-    expect(await store.touch(id, Date.now() + 2 * HOUR_MS)).toBe(true);
-    expect((await store.listOwned('ada')).map((r) => r.id)).toEqual([id]);
-    expect(await store.destroyOwned('ada')).toBe(1);
+    await expectEveryStatementWorks(store);
     const names = db.prepare(`SELECT type, name FROM sqlite_schema ORDER BY name`).all();
     expect(names).toEqual(
       [
