@@ -8,10 +8,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
+import { exited, sparePort } from './own-server.js';
 import { MYSQL_URL, mysqlReachable } from './services.js';
 
 /** `describe` when MariaDB answers, else `describe.skip` (see services.ts: in CI a missing service fails instead). */
@@ -63,20 +63,6 @@ process.once('exit', () => {
 export function mariadbAvailable(): boolean {
   const onPath = (command: string): boolean => (process.env.PATH ?? '').split(':').some((dir) => existsSync(join(dir, command)));
   return onPath('mariadbd') && onPath('mariadb-install-db');
-}
-
-async function sparePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no TCP port for the test server');
-  return address.port;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 /**

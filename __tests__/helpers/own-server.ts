@@ -81,7 +81,7 @@ function signalAll(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** A TCP port nothing listens on right now. */
-async function sparePort(): Promise<number> {
+export async function sparePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -113,7 +113,8 @@ async function until(what: string, check: () => Promise<boolean>, child: ChildPr
   }
 }
 
-function exited(child: ChildProcess): Promise<void> {
+/** Resolves once `child` has exited (at once if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }

@@ -65,14 +65,7 @@ export async function terminateBackends(admin: pg.Pool, applicationName: string)
   return rows.filter((row) => row.ok).length;
 }
 
-/** Polls `check` every 20 ms until it holds or `timeoutMs` passes (then throws with `what`). */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+export { waitFor } from '../stores/shared/wait-for.js';
 
 /** A database of a test file's own, which it may refuse connections to without disturbing any other file. */
 export interface ScratchDatabase {

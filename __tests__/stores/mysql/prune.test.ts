@@ -1,28 +1,20 @@
 /** MySQLStore#prune(): only expired rows go, in batches, one pruner at a time across instances, and on a timer if asked. */
 
-import { afterAll, beforeAll, beforeEach, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import type mysql from 'mysql2/promise';
 import { SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
 import { MySQLStore } from '../../../stores/mysql.js';
 import { describeWithMySQL, dropTable, quoted, testPool, uniqueTable } from '../../helpers/mysql-store.js';
+import { expectOthersStandAside, itPrunesLikeASqlStore } from '../shared/sql-prune.js';
+import { waitFor } from '../shared/wait-for.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 
-/** Polls `check` every 20 ms until it holds or `timeoutMs` passes (then throws with `what`). */
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describeWithMySQL('MySQLStore#prune()', () => {
   const table = uniqueTable('prune');
   let admin: mysql.Pool;
-  let store: MySQLStore;
 
   /** Inserts `count` rows that expired an hour ago, straight through SQL (fast, and not through the store). */
   async function seedExpired(count: number, prefix = 'seed'): Promise<void> {
@@ -56,62 +48,14 @@ describeWithMySQL('MySQLStore#prune()', () => {
     return blocker;
   }
 
-  beforeAll(async () => {
-    admin = testPool({ connectionLimit: 6 });
-    store = new MySQLStore({ pool: admin, table, pruneInterval: false });
-    await store.get(freshId()); // creates the table
-  });
-  beforeEach(async () => {
-    await admin.query(`TRUNCATE TABLE ${quoted(table)}`);
-  });
-  afterAll(async () => {
-    await store.close();
-    await dropTable(admin, table);
-    await admin.end();
-  });
-
-  it('removes exactly the expired rows and leaves live ones, data and versions intact', async () => {
-    const dead = Array.from({ length: 5 }, freshId);
-    const live = Array.from({ length: 3 }, freshId);
-    for (const id of dead) await store.create(id, { data: Uint8Array.of(0), expires: Date.now() - 1 });
-    for (const [i, id] of live.entries()) {
-      await store.create(id, { data: Uint8Array.of(i), expires: Date.now() + HOUR_MS });
-      await store.update(id, { data: Uint8Array.of(i, i), expires: Date.now() + HOUR_MS }, 1);
-    }
-    expect(await store.prune()).toBe(5);
-    expect(await rowCount()).toBe(3);
-    for (const [i, id] of live.entries()) expect(await store.get(id)).toMatchObject({ data: Buffer.of(i, i), version: 2 });
-    expect(await store.prune()).toBe(0);
-  });
-
-  it('judges expiry by the app clock: a row expiring a moment from now stays', async () => {
-    const soon = freshId();
-    await store.create(soon, { data: Uint8Array.of(1), expires: Date.now() + 2_000 });
-    expect(await store.prune()).toBe(0);
-    expect(await store.get(soon)).toBeDefined();
-  });
-
-  it('deletes more rows than one batch holds, all of them', async () => {
-    await seedExpired(2_345);
-    const live = freshId();
-    await store.create(live, { data: Uint8Array.of(7), expires: Date.now() + HOUR_MS });
-    expect(await store.prune()).toBe(2_345);
-    expect(await rowCount()).toBe(1);
-  });
-
-  it('lets one of two instances on two pools prune while the other stands aside', async () => {
-    await seedExpired(5_000);
-    const pools = [testPool({ connectionLimit: 2 }), testPool({ connectionLimit: 2 })];
-    const stores = pools.map((pool) => new MySQLStore({ pool, table, pruneInterval: false }));
-    try {
-      const removed = await Promise.all(stores.map((s) => s.prune()));
-      // One instance deletes everything; the other found the lock taken, or nothing left once it was free.
-      expect(removed.sort((a, b) => a - b)).toEqual([0, 5_000]);
-      expect(await rowCount()).toBe(0);
-    } finally {
-      await Promise.all(stores.map((s) => s.close()));
-      await Promise.all(pools.map((pool) => pool.end()));
-    }
+  itPrunesLikeASqlStore<mysql.Pool>({
+    admin: () => (admin = testPool({ connectionLimit: 6 })),
+    pool: (connections) => testPool({ connectionLimit: connections }),
+    storeOn: (pool, pruneInterval) => new MySQLStore({ pool, table, pruneInterval }),
+    truncate: () => admin.query(`TRUNCATE TABLE ${quoted(table)}`),
+    dropTable: () => dropTable(admin, table),
+    seedExpired,
+    rowCount,
   });
 
   it('answers 0 at once while another instance is in the middle of pruning, which then finishes', async () => {
@@ -125,12 +69,7 @@ describeWithMySQL('MySQLStore#prune()', () => {
       const running = first!.prune();
       await waitFor('the first pruner to wait on a row lock', deleteRunning);
       // A pruner that ignored the named lock would now wait on the rows too (until its 5 s commandTimeout): give it 2 s.
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 2_000, 'still waiting')));
-      expect(await Promise.race([second!.prune(), timeout])).toBe(0);
-      clearTimeout(timer);
-      await blocker.query('COMMIT');
-      expect(await running).toBe(3);
+      await expectOthersStandAside(running, second!, 2_000, () => blocker.query('COMMIT'), 3);
     } finally {
       await blocker.query('ROLLBACK').catch(() => undefined);
       blocker.release();
@@ -164,36 +103,5 @@ describeWithMySQL('MySQLStore#prune()', () => {
       await Promise.all([stuck.close(), other.close()]);
       await Promise.all(pools.map((pool) => pool.end()));
     }
-  });
-
-  it('shares one run between concurrent calls on the same instance', async () => {
-    await seedExpired(10);
-    const [a, b] = await Promise.all([store.prune(), store.prune()]);
-    expect(a).toBe(10);
-    expect(b).toBe(10);
-  });
-
-  it('releases its lock, so the next prune from another instance runs', async () => {
-    // Another pool: named locks are re-entrant on one connection, so a connection shared with `store` would prove nothing.
-    const pool = testPool({ connectionLimit: 1 });
-    const other = new MySQLStore({ pool, table, pruneInterval: false });
-    await seedExpired(3);
-    expect(await store.prune()).toBe(3);
-    await seedExpired(4);
-    expect(await other.prune()).toBe(4);
-    await seedExpired(2);
-    expect(await store.prune()).toBe(2);
-    await other.close();
-    await pool.end();
-  });
-
-  it('prunes on its own every pruneInterval ms, and stops when closed', async () => {
-    const timed = new MySQLStore({ pool: admin, table, pruneInterval: 50 });
-    await seedExpired(3);
-    await waitFor('the timed prune', async () => (await rowCount()) === 0, 2_000);
-    await timed.close();
-    await seedExpired(3);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await rowCount()).toBe(3);
   });
 });

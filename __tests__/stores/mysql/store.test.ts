@@ -2,13 +2,13 @@
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { pack, unpack } from 'msgpackr';
 import type mysql from 'mysql2/promise';
 import { digestId, generateId } from '../../../src/id.js';
 import { MySQLStore } from '../../../stores/mysql.js';
 import { describeWithMySQL, dropTable, quoted, testPool, uniqueTable } from '../../helpers/mysql-store.js';
 import { MYSQL_URL } from '../../helpers/services.js';
 import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
+import { itKeepsMsgpackBytes } from '../shared/msgpack-bytes.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
@@ -137,15 +137,7 @@ describeWithMySQL('MySQLStore', () => {
       await dropTable(admin, table);
     });
 
-    it('keeps msgpack binary values byte for byte through LONGBLOB', async () => {
-      const avatar = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31 + 7) & 0xff));
-      const data = pack({ user: 'ada', avatar, zero: Buffer.alloc(16) });
-      const id = freshId();
-      await store.create(id, { data, expires: Date.now() + HOUR_MS });
-      const got = await store.get(id);
-      expect(Buffer.from(got!.data).equals(data)).toBe(true);
-      expect(unpack(Buffer.from(got!.data))).toEqual({ user: 'ada', avatar, zero: Buffer.alloc(16) });
-    });
+    itKeepsMsgpackBytes('LONGBLOB', () => store);
 
     it('keeps arbitrary bytes, from a Uint8Array that is a view into a larger buffer, the empty array included', async () => {
       await fc.assert(

@@ -3,14 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'koa';
 import type pg from 'pg';
-import { getSession } from '../../../src/index.js';
-import type { Serializer } from '../../../src/serializer.js';
-import { jsonSerializer } from '../../../serializers/json.js';
-import { msgpackSerializer } from '../../../serializers/msgpack.js';
-import { superjsonSerializer } from '../../../serializers/superjson.js';
 import { PostgresStore } from '../../../stores/postgres.js';
 import { client as http, cookiePair, cookieValue, makeApp, setCookies } from '../../helpers/app.js';
-import { describeSessionBehaviour, itSharesOneSession, sessionRoutes } from '../shared/behaviour.js';
+import { describeSessionBehaviour, sessionRoutes } from '../shared/behaviour.js';
+import { describeEverySerializer, describeTwoAppInstances } from '../shared/sql-app.js';
 import {
   backendPids,
   describeWithPostgres,
@@ -47,66 +43,12 @@ describeWithPostgres('PostgresStore under session()', () => {
     serverSide: true,
   });
 
-  describe('every serializer through bytea', () => {
-    const bytes = Uint8Array.from({ length: 256 }, (_, i) => 255 - i);
-    const cases: [string, Serializer, unknown, (value: unknown) => unknown][] = [
-      ['json', jsonSerializer(), { name: 'ada', tags: ['x', 'ÿ', '😀'], n: -0.5 }, (v) => v],
-      [
-        'superjson',
-        superjsonSerializer(),
-        { at: new Date(Date.UTC(2030, 0, 2)), seen: new Map([['a', 1n]]) },
-        (v) => {
-          const { at, seen } = v as { at: Date; seen: Map<string, bigint> };
-          return { at: at.toISOString(), seen: [...seen].map(([k, n]) => [k, n.toString()]) };
-        },
-      ],
-      [
-        'msgpack',
-        msgpackSerializer(),
-        { avatar: bytes, when: new Date(0) },
-        (v) => {
-          const { avatar, when } = v as { avatar: Uint8Array; when: Date };
-          return { avatar: Array.from(avatar), when: when.getTime() };
-        },
-      ],
-    ];
+  describeEverySerializer('bytea', () => new PostgresStore({ pool: admin, table, pruneInterval: false }));
 
-    it.each(cases)('keeps what %s carries through bytea, across requests', async (_name, serializer, value, view) => {
-      const store = new PostgresStore({ pool: admin, table, pruneInterval: false });
-      const app = http(
-        makeApp(
-          { store, serializer },
-          {
-            '/put': async (ctx) => {
-              (await getSession(ctx)).set('value', value);
-              ctx.body = 'ok';
-            },
-            '/get': async (ctx) => {
-              ctx.body = { value: view((await getSession(ctx)).get('value')) };
-            },
-          },
-        ),
-      );
-      const cookie = cookiePair(await app.get('/put').expect(200));
-      const read = await app.get('/get').set('Cookie', cookie).expect(200);
-      expect(read.body).toEqual({ value: JSON.parse(JSON.stringify(view(value))) });
-    });
-  });
-
-  describe('two app instances with a pool each', () => {
-    let pools: pg.Pool[];
-    let apps: ReturnType<typeof http>[];
-
-    beforeAll(() => {
-      pools = [testPool({ max: 10 }), testPool({ max: 10 })];
-      apps = pools.map((pool) => http(makeApp({ store: new PostgresStore({ pool, table, pruneInterval: false }) }, routes)));
-    });
-    afterAll(async () => {
-      await Promise.all(pools.map((pool) => pool.end()));
-    });
-
-    itSharesOneSession(() => apps);
-  });
+  describeTwoAppInstances(() => {
+    const pool = testPool({ max: 10 });
+    return { store: new PostgresStore({ pool, table, pruneInterval: false }), end: () => pool.end() };
+  }, routes);
 
   // In a database of its own, so refusing connections to it disturbs no other test file.
   describe('while the database is down', () => {

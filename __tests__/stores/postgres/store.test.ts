@@ -2,7 +2,6 @@
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { pack, unpack } from 'msgpackr';
 import type pg from 'pg';
 import { isSessionStoreError, SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
@@ -20,6 +19,7 @@ import {
 } from '../../helpers/postgres-store.js';
 import { DATABASE_URL } from '../../helpers/services.js';
 import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
+import { itKeepsMsgpackBytes } from '../shared/msgpack-bytes.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
@@ -107,15 +107,7 @@ describeWithPostgres('PostgresStore', () => {
       await dropTable(admin, table);
     });
 
-    it('keeps msgpack binary values byte for byte through bytea', async () => {
-      const avatar = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31 + 7) & 0xff));
-      const data = pack({ user: 'ada', avatar, zero: Buffer.alloc(16) });
-      const id = freshId();
-      await store.create(id, { data, expires: Date.now() + HOUR_MS });
-      const got = await store.get(id);
-      expect(Buffer.from(got!.data).equals(data)).toBe(true);
-      expect(unpack(Buffer.from(got!.data))).toEqual({ user: 'ada', avatar, zero: Buffer.alloc(16) });
-    });
+    itKeepsMsgpackBytes('bytea', () => store);
 
     it('keeps arbitrary bytes, the empty array included, byte for byte', async () => {
       await fc.assert(

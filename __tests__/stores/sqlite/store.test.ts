@@ -6,11 +6,12 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { pack, unpack } from 'msgpackr';
 import { isSessionStoreError, SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
 import { SQLiteStore } from '../../../stores/sqlite.js';
 import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
+import { expectEveryStatementWorks } from '../shared/every-statement.js';
+import { itKeepsMsgpackBytes } from '../shared/msgpack-bytes.js';
 import { cleanUp, openStore, tempDatabase } from './temp-files.js';
 
 const HOUR_MS = 3_600_000;
@@ -53,16 +54,7 @@ describe('SQLiteStore (restart)', () => {
 
 describe('SQLiteStore bytes and expiry', () => {
   let store: SQLiteStore;
-  it('keeps msgpack binary values byte for byte through a BLOB', async () => {
-    store = openStore({ filename: await tempDatabase('bytes') });
-    const avatar = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31 + 7) & 0xff));
-    const data = pack({ user: 'ada', avatar, zero: Buffer.alloc(16) });
-    const id = freshId();
-    await store.create(id, { data, expires: Date.now() + HOUR_MS });
-    const got = await store.get(id);
-    expect(Buffer.from(got!.data).equals(data)).toBe(true);
-    expect(unpack(Buffer.from(got!.data))).toEqual({ user: 'ada', avatar, zero: Buffer.alloc(16) });
-  });
+  itKeepsMsgpackBytes('a BLOB', async () => (store = openStore({ filename: await tempDatabase('bytes') })));
 
   it('keeps arbitrary bytes, the empty array and views into larger buffers included, byte for byte', async () => {
     await fc.assert(
@@ -102,14 +94,7 @@ describe('SQLiteStore table names', () => {
     const db = new Database(filename);
     db.exec(`CREATE TABLE ${sentinel} (x INTEGER)`);
     const store = openStore({ database: db, table });
-    const id = freshId();
-    expect(await store.create(id, { data: Uint8Array.of(1), expires: Date.now() - 1 })).toBe(true);
-    expect(await store.prune()).toBe(1);
-    await store.create(id, { data: Uint8Array.of(2), expires: Date.now() + HOUR_MS, owner: 'ada' });
-    expect(await store.update(id, { data: Uint8Array.of(3), expires: Date.now() + HOUR_MS, owner: 'ada' }, 1)).toBe(2);
-    expect(await store.touch(id, Date.now() + 2 * HOUR_MS)).toBe(true);
-    expect((await store.listOwned('ada')).map((r) => r.id)).toEqual([id]);
-    expect(await store.destroyOwned('ada')).toBe(1);
+    await expectEveryStatementWorks(store);
     const names = db.prepare(`SELECT type, name FROM sqlite_schema ORDER BY name`).all();
     expect(names).toEqual(
       [
