@@ -7,6 +7,7 @@ import { digestId, generateId } from '../../../src/id.js';
 import { MySQLStore } from '../../../stores/mysql.js';
 import { describeWithMySQL, dropTable, quoted, testPool, uniqueTable } from '../../helpers/mysql-store.js';
 import { MYSQL_URL } from '../../helpers/services.js';
+import { useAdminPool } from '../shared/admin-pool.js';
 import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
 import { itKeepsMsgpackBytes } from '../shared/msgpack-bytes.js';
 
@@ -14,19 +15,13 @@ const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 
 describeWithMySQL('MySQLStore', () => {
-  let admin: mysql.Pool;
-  beforeAll(() => {
-    admin = testPool();
-  });
-  afterAll(async () => {
-    await admin.end();
-  });
+  const admin = useAdminPool(testPool);
 
   // Once on a pool the store makes from a URI...
   const ownedTable = uniqueTable('contract');
   describeStoreContract('MySQLStore (own pool)', {
     make: async () => new MySQLStore({ uri: MYSQL_URL, table: ownedTable, pruneInterval: false }),
-    cleanup: () => dropTable(admin, ownedTable),
+    cleanup: () => dropTable(admin(), ownedTable),
   });
 
   // ...once on a given pool under a name made to break naive SQL building...
@@ -59,8 +54,8 @@ describeWithMySQL('MySQLStore', () => {
 
   const ownersTable = uniqueTable('owners');
   describeOwnerContract('MySQLStore', {
-    make: async () => new MySQLStore({ pool: admin, table: ownersTable, pruneInterval: false }),
-    cleanup: () => dropTable(admin, ownersTable),
+    make: async () => new MySQLStore({ pool: admin(), table: ownersTable, pruneInterval: false }),
+    cleanup: () => dropTable(admin(), ownersTable),
   });
 
   describe.each([
@@ -130,11 +125,11 @@ describeWithMySQL('MySQLStore', () => {
     const table = uniqueTable('bytes');
     let store: MySQLStore;
     beforeAll(() => {
-      store = new MySQLStore({ pool: admin, table, pruneInterval: false });
+      store = new MySQLStore({ pool: admin(), table, pruneInterval: false });
     });
     afterAll(async () => {
       await store.close();
-      await dropTable(admin, table);
+      await dropTable(admin(), table);
     });
 
     itKeepsMsgpackBytes('LONGBLOB', () => store);
@@ -205,7 +200,7 @@ describeWithMySQL('MySQLStore', () => {
       const before = Date.now();
       const expires = before + HOUR_MS;
       await store.create(id, { data: Uint8Array.of(9), expires, owner: 'ada' });
-      const [rows] = await admin.query<
+      const [rows] = await admin().query<
         (mysql.RowDataPacket & { data: Buffer; version: number; created: number; expires: number; owner: Buffer })[]
       >(`SELECT data, version, created, expires, owner FROM ${quoted(table)} WHERE id = ?`, [id]);
       expect(rows).toHaveLength(1);
@@ -219,7 +214,7 @@ describeWithMySQL('MySQLStore', () => {
 
   describe('MySQLStore (restart)', () => {
     const table = uniqueTable('restart');
-    afterAll(() => dropTable(admin, table));
+    afterAll(() => dropTable(admin(), table));
 
     it('serves the sessions an earlier instance wrote, at their versions, expiries and owners', async () => {
       const before = new MySQLStore({ uri: MYSQL_URL, table, pruneInterval: false });

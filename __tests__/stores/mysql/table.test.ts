@@ -1,6 +1,6 @@
 /** MySQLStore's table on the real MariaDB: names kept exactly, creation by many instances at once, or by hand. */
 
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import type mysql from 'mysql2/promise';
 import { isSessionStoreError, SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
@@ -8,21 +8,16 @@ import { createSessionTableSql, MySQLStore } from '../../../stores/mysql.js';
 import { describeWithMySQL, dropTable, quoted, testPool, uniqueTable } from '../../helpers/mysql-store.js';
 import { MYSQL_URL } from '../../helpers/services.js';
 import { expectEveryStatementWorks } from '../shared/every-statement.js';
+import { useAdminPool } from '../shared/admin-pool.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 
 describeWithMySQL('MySQLStore table', () => {
-  let admin: mysql.Pool;
-  beforeAll(() => {
-    admin = testPool();
-  });
-  afterAll(async () => {
-    await admin.end();
-  });
+  const admin = useAdminPool(testPool);
 
   async function indexes(table: string): Promise<string[]> {
-    const [rows] = await admin.query<(mysql.RowDataPacket & { name: string })[]>(
+    const [rows] = await admin().query<(mysql.RowDataPacket & { name: string })[]>(
       `SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
       [table],
     );
@@ -35,17 +30,17 @@ describeWithMySQL('MySQLStore table', () => {
     const table = `x\`; DROP TABLE ${sentinel}; --`;
     const longest = `${uniqueTable('é')}${'é'.repeat(64)}`.slice(0, 64);
     afterAll(async () => {
-      await dropTable(admin, table);
-      await dropTable(admin, sentinel);
-      await dropTable(admin, longest);
+      await dropTable(admin(), table);
+      await dropTable(admin(), sentinel);
+      await dropTable(admin(), longest);
     });
 
     it('uses a name with backquotes, spaces and semicolons verbatim and injects nothing', async () => {
-      await admin.query(`CREATE TABLE ${quoted(sentinel)} (x int)`);
-      const store = new MySQLStore({ pool: admin, table, pruneInterval: false });
+      await admin().query(`CREATE TABLE ${quoted(sentinel)} (x int)`);
+      const store = new MySQLStore({ pool: admin(), table, pruneInterval: false });
       await expectEveryStatementWorks(store);
       await store.close();
-      const [rows] = await admin.query<mysql.RowDataPacket[]>(
+      const [rows] = await admin().query<mysql.RowDataPacket[]>(
         'SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (?, ?)',
         [table, sentinel],
       );
@@ -55,7 +50,7 @@ describeWithMySQL('MySQLStore table', () => {
 
     it('keeps a 64-character name of two-byte characters, the longest the server allows', async () => {
       expect([...longest]).toHaveLength(64);
-      const store = new MySQLStore({ pool: admin, table: longest, pruneInterval: false });
+      const store = new MySQLStore({ pool: admin(), table: longest, pruneInterval: false });
       const id = freshId();
       await store.create(id, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS });
       expect((await store.get(id))!.version).toBe(1);
@@ -68,8 +63,8 @@ describeWithMySQL('MySQLStore table', () => {
     const racing = uniqueTable('racing');
     const manual = uniqueTable('manual');
     afterAll(async () => {
-      await dropTable(admin, racing);
-      await dropTable(admin, manual);
+      await dropTable(admin(), racing);
+      await dropTable(admin(), manual);
     });
 
     it('lets many instances on their own pools create one table at the same moment', async () => {
@@ -86,7 +81,7 @@ describeWithMySQL('MySQLStore table', () => {
     });
 
     it('with createTable: false, fails with the cause kept until the table exists, then works', async () => {
-      const store = new MySQLStore({ pool: admin, table: manual, createTable: false, pruneInterval: false });
+      const store = new MySQLStore({ pool: admin(), table: manual, createTable: false, pruneInterval: false });
       const id = freshId();
       const error = await store.create(id, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS }).catch((e: unknown) => e);
       expect(isSessionStoreError(error)).toBe(true);
@@ -96,7 +91,7 @@ describeWithMySQL('MySQLStore table', () => {
       );
       expect(((error as SessionStoreError).cause as { code?: string }).code).toBe('ER_NO_SUCH_TABLE');
 
-      await admin.query(createSessionTableSql({ table: manual }));
+      await admin().query(createSessionTableSql({ table: manual }));
       expect(await store.create(id, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS })).toBe(true);
       await store.close();
     });
@@ -122,7 +117,7 @@ describeWithMySQL('MySQLStore table', () => {
         expect(await store.get(freshId())).toBeUndefined();
       } finally {
         await store.close();
-        await dropTable(admin, table);
+        await dropTable(admin(), table);
         await pool.end();
       }
     });

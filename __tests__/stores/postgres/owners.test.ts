@@ -1,13 +1,13 @@
 /** PostgresStore and a session's owner: one user's sessions, the upgrade of a table made before owners, bad owners. */
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type pg from 'pg';
 import { digestId, generateId } from '../../../src/id.js';
 import { PostgresStore } from '../../../stores/postgres.js';
 import { describeWithPostgres, dropTable, quoted, testPool, uniqueTable } from '../../helpers/postgres-store.js';
 import { DATABASE_URL } from '../../helpers/services.js';
 import { describeOwnedSessions } from '../shared/owned-sessions.js';
 import { describeOwnerBehaviour } from '../shared/owners.js';
+import { useAdminPool } from '../shared/admin-pool.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
@@ -24,41 +24,35 @@ CREATE INDEX IF NOT EXISTS ${quoted(`${table}_expires_idx`)} ON ${quoted(table)}
 `;
 
 describeWithPostgres('PostgresStore owners', () => {
-  let admin: pg.Pool;
-  beforeAll(() => {
-    admin = testPool();
-  });
-  afterAll(async () => {
-    await admin.end();
-  });
+  const admin = useAdminPool(testPool);
 
   const shared = uniqueTable('owned');
   describeOwnedSessions('PostgresStore', {
     make: async () => new PostgresStore({ connectionString: DATABASE_URL, table: shared, pruneInterval: false }),
-    cleanup: () => dropTable(admin, shared),
+    cleanup: () => dropTable(admin(), shared),
   });
 
   const overHttp = uniqueTable('owned-http');
   describeOwnerBehaviour('PostgresStore', {
     make: async () => new PostgresStore({ connectionString: DATABASE_URL, table: overHttp, pruneInterval: false }),
-    cleanup: () => dropTable(admin, overHttp),
+    cleanup: () => dropTable(admin(), overHttp),
   });
 
   describe('PostgresStore on a table made before owners', () => {
     const table = uniqueTable('upgrade');
-    afterAll(() => dropTable(admin, table));
+    afterAll(() => dropTable(admin(), table));
 
     it('adds the owner column and its index, keeps the rows, and serves them without an owner', async () => {
-      await admin.query(previousSchema(table));
+      await admin().query(previousSchema(table));
       const old = freshId();
       const expires = Date.now() + HOUR_MS;
-      await admin.query(`INSERT INTO ${quoted(table)} (id, data, expires, version) VALUES ($1, $2, to_timestamp($3::float8 / 1000), 4)`, [
+      await admin().query(`INSERT INTO ${quoted(table)} (id, data, expires, version) VALUES ($1, $2, to_timestamp($3::float8 / 1000), 4)`, [
         old,
         Buffer.from([1, 2]),
         expires,
       ]);
 
-      const store = new PostgresStore({ pool: admin, table, pruneInterval: false });
+      const store = new PostgresStore({ pool: admin(), table, pruneInterval: false });
       const got = await store.get(old);
       expect(got).toEqual({ data: Buffer.from([1, 2]), expires: expect.any(Number), version: 4 });
       expect(got).not.toHaveProperty('owner');
@@ -69,12 +63,12 @@ describeWithPostgres('PostgresStore owners', () => {
       expect(await store.destroyOwned('ada', id)).toBe(1);
       await store.close();
 
-      const { rows: columns } = await admin.query<{ column_name: string; is_nullable: string; data_type: string }>(
+      const { rows: columns } = await admin().query<{ column_name: string; is_nullable: string; data_type: string }>(
         `SELECT column_name, is_nullable, data_type FROM information_schema.columns WHERE table_name = $1 AND column_name = 'owner'`,
         [table],
       );
       expect(columns).toEqual([{ column_name: 'owner', is_nullable: 'YES', data_type: 'text' }]);
-      const { rows: indexes } = await admin.query<{ indexname: string; indexdef: string }>(
+      const { rows: indexes } = await admin().query<{ indexname: string; indexdef: string }>(
         'SELECT indexname, indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname',
         [table],
       );
@@ -84,7 +78,7 @@ describeWithPostgres('PostgresStore owners', () => {
 
     it('starts on an upgraded table without taking its lock again', async () => {
       // A transaction holding the weakest table lock blocks an ALTER TABLE but no session query.
-      const holder = await admin.connect();
+      const holder = await admin().connect();
       try {
         await holder.query('BEGIN');
         await holder.query(`LOCK TABLE ${quoted(table)} IN ACCESS SHARE MODE`);
@@ -107,11 +101,11 @@ describeWithPostgres('PostgresStore owners', () => {
     const table = uniqueTable('owner-checks');
     let store: PostgresStore;
     beforeAll(() => {
-      store = new PostgresStore({ pool: admin, table, pruneInterval: false });
+      store = new PostgresStore({ pool: admin(), table, pruneInterval: false });
     });
     afterAll(async () => {
       await store.close();
-      await dropTable(admin, table);
+      await dropTable(admin(), table);
     });
 
     it('refuses an empty, oversized or non-string owner with a TypeError naming the limit, and writes nothing', async () => {

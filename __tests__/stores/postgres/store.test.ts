@@ -18,6 +18,7 @@ import {
   waitFor,
 } from '../../helpers/postgres-store.js';
 import { DATABASE_URL } from '../../helpers/services.js';
+import { useAdminPool } from '../shared/admin-pool.js';
 import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
 import { itKeepsMsgpackBytes } from '../shared/msgpack-bytes.js';
 
@@ -25,19 +26,13 @@ const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 
 describeWithPostgres('PostgresStore', () => {
-  let admin: pg.Pool;
-  beforeAll(() => {
-    admin = testPool();
-  });
-  afterAll(async () => {
-    await admin.end();
-  });
+  const admin = useAdminPool(testPool);
 
   // Once on a pool the store makes from a connection string...
   const ownedTable = uniqueTable('contract');
   describeStoreContract('PostgresStore (own pool)', {
     make: async () => new PostgresStore({ connectionString: DATABASE_URL, table: ownedTable, pruneInterval: false }),
-    cleanup: () => dropTable(admin, ownedTable),
+    cleanup: () => dropTable(admin(), ownedTable),
   });
 
   // ...and once on a given pool, in a schema, under a name made to break naive SQL building.
@@ -59,7 +54,7 @@ describeWithPostgres('PostgresStore', () => {
   const ownerTable = uniqueTable('owners');
   describeOwnerContract('PostgresStore (own pool)', {
     make: async () => new PostgresStore({ connectionString: DATABASE_URL, table: ownerTable, pruneInterval: false }),
-    cleanup: () => dropTable(admin, ownerTable),
+    cleanup: () => dropTable(admin(), ownerTable),
   });
 
   const ownerSchema = `koa sk "owners"; ${uniqueTable('s')}`;
@@ -78,7 +73,7 @@ describeWithPostgres('PostgresStore', () => {
 
   describe('PostgresStore (restart)', () => {
     const table = uniqueTable('restart');
-    afterAll(() => dropTable(admin, table));
+    afterAll(() => dropTable(admin(), table));
 
     it('serves the sessions an earlier instance wrote, at their versions and expiries', async () => {
       const before = new PostgresStore({ connectionString: DATABASE_URL, table, pruneInterval: false });
@@ -100,11 +95,11 @@ describeWithPostgres('PostgresStore', () => {
     const table = uniqueTable('bytes');
     let store: PostgresStore;
     beforeAll(() => {
-      store = new PostgresStore({ pool: admin, table, pruneInterval: false });
+      store = new PostgresStore({ pool: admin(), table, pruneInterval: false });
     });
     afterAll(async () => {
       await store.close();
-      await dropTable(admin, table);
+      await dropTable(admin(), table);
     });
 
     itKeepsMsgpackBytes('bytea', () => store);
@@ -145,7 +140,7 @@ describeWithPostgres('PostgresStore', () => {
       const id = freshId();
       const expires = Date.UTC(2031, 5, 7, 8, 9, 10, 123);
       await store.create(id, { data: Uint8Array.of(1), expires });
-      const client = await admin.connect();
+      const client = await admin().connect();
       try {
         await client.query(`SET TIME ZONE 'Pacific/Chatham'`);
         const { rows } = await client.query<{ utc: string }>(
@@ -163,7 +158,7 @@ describeWithPostgres('PostgresStore', () => {
       const id = freshId();
       const before = Date.now();
       await store.create(id, { data: Uint8Array.of(9), expires: before + HOUR_MS });
-      const { rows } = await admin.query<{ data: Buffer; version: number; created: Date }>(
+      const { rows } = await admin().query<{ data: Buffer; version: number; created: Date }>(
         `SELECT data, version, created FROM ${quoted(table)} WHERE id = $1`,
         [id],
       );
@@ -180,13 +175,13 @@ describeWithPostgres('PostgresStore', () => {
     // What a builder that only wraps the name in quotes would run as a second statement.
     const table = `x y"; DROP TABLE ${sentinel}; --`;
     afterAll(async () => {
-      await dropTable(admin, table);
-      await dropTable(admin, sentinel);
+      await dropTable(admin(), table);
+      await dropTable(admin(), sentinel);
     });
 
     it('uses a name with quotes, spaces and semicolons verbatim and injects nothing', async () => {
-      await admin.query(`CREATE TABLE ${quoted(sentinel)} (x int)`);
-      const store = new PostgresStore({ pool: admin, table, pruneInterval: false });
+      await admin().query(`CREATE TABLE ${quoted(sentinel)} (x int)`);
+      const store = new PostgresStore({ pool: admin(), table, pruneInterval: false });
       const id = freshId();
       expect(await store.create(id, { data: Uint8Array.of(1), expires: Date.now() - 1 })).toBe(true);
       expect(await store.prune()).toBe(1);
@@ -197,7 +192,7 @@ describeWithPostgres('PostgresStore', () => {
       await store.destroy(id);
       await store.close();
 
-      const { rows } = await admin.query<{ relname: string }>(
+      const { rows } = await admin().query<{ relname: string }>(
         `SELECT relname FROM pg_class WHERE relname IN ($1, $2, $3) ORDER BY relname`,
         [table, `${table}_expires_idx`, sentinel],
       );
@@ -206,7 +201,7 @@ describeWithPostgres('PostgresStore', () => {
 
     it('refuses a schema that does not exist with a SessionStoreError naming the table', async () => {
       const missing = uniqueTable('nowhere');
-      const store = new PostgresStore({ pool: admin, schema: missing, pruneInterval: false });
+      const store = new PostgresStore({ pool: admin(), schema: missing, pruneInterval: false });
       const error = await store.get(freshId()).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SessionStoreError);
       expect((error as SessionStoreError).message).toContain(`"${missing}"."koa_sessions"`);
@@ -219,8 +214,8 @@ describeWithPostgres('PostgresStore', () => {
     const table = uniqueTable('racing');
     const manual = uniqueTable('manual');
     afterAll(async () => {
-      await dropTable(admin, table);
-      await dropTable(admin, manual);
+      await dropTable(admin(), table);
+      await dropTable(admin(), manual);
     });
 
     it('lets many instances on their own pools create one table at the same moment', async () => {
@@ -232,13 +227,13 @@ describeWithPostgres('PostgresStore', () => {
       );
       expect(created).toEqual(stores.map(() => true));
       for (const [i, id] of ids.entries()) expect(Array.from((await stores[0]!.get(id))!.data)).toEqual([i]);
-      const { rows } = await admin.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE tablename = $1', [table]);
+      const { rows } = await admin().query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE tablename = $1', [table]);
       expect(rows.map((row) => row.indexname).sort()).toEqual([`${table}_expires_idx`, `${table}_owner_idx`, `${table}_pkey`]);
       await Promise.all(pools.map((pool) => pool.end()));
     });
 
     it('with createTable: false, fails with the cause kept until the table exists, then works', async () => {
-      const store = new PostgresStore({ pool: admin, table: manual, createTable: false, pruneInterval: false });
+      const store = new PostgresStore({ pool: admin(), table: manual, createTable: false, pruneInterval: false });
       const id = freshId();
       const error = await store.create(id, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS }).catch((e: unknown) => e);
       expect(isSessionStoreError(error)).toBe(true);
@@ -246,7 +241,7 @@ describeWithPostgres('PostgresStore', () => {
       expect((error as SessionStoreError).message).toContain(`"${manual}"`);
       expect(((error as SessionStoreError).cause as { code?: string }).code).toBe('42P01');
 
-      await admin.query(createSessionTableSql({ table: manual }));
+      await admin().query(createSessionTableSql({ table: manual }));
       expect(await store.create(id, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS })).toBe(true);
       await store.close();
     });
@@ -254,15 +249,15 @@ describeWithPostgres('PostgresStore', () => {
 
   describe('PostgresStore#close()', () => {
     const table = uniqueTable('close');
-    afterAll(() => dropTable(admin, table));
+    afterAll(() => dropTable(admin(), table));
 
     it('ends the pool it made, and names that pool after the application_name in the string', async () => {
       const name = uniqueAppName('close');
       const store = new PostgresStore({ connectionString: connectionString({ applicationName: name }), table, pruneInterval: false });
       await store.create(freshId(), { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS });
-      expect((await backendPids(admin, name)).length).toBeGreaterThan(0);
+      expect((await backendPids(admin(), name)).length).toBeGreaterThan(0);
       await store.close();
-      await waitFor('the pool to disconnect', async () => (await backendPids(admin, name)).length === 0);
+      await waitFor('the pool to disconnect', async () => (await backendPids(admin(), name)).length === 0);
       const error = await store.get(freshId()).catch((e: unknown) => e);
       expect(isSessionStoreError(error)).toBe(true);
       await expect(store.close()).resolves.toBeUndefined();
@@ -273,7 +268,7 @@ describeWithPostgres('PostgresStore', () => {
       const id = freshId();
       await store.get(id);
       // pg_stat_activity keeps each backend's last statement: find the one that ran ours.
-      const { rows } = await admin.query<{ name: string }>(
+      const { rows } = await admin().query<{ name: string }>(
         `SELECT application_name AS name FROM pg_stat_activity WHERE position($1 in query) > 0 AND pid <> pg_backend_pid()`,
         [quoted(table)],
       );

@@ -1,0 +1,15 @@
+/** A test file's administrative pool: made before its tests, ended after them. */
+
+import { afterAll, beforeAll } from '@jest/globals';
+
+/** Registers the hooks and returns the pool's getter (the pool exists once the tests run). */
+export function useAdminPool<P extends { end(): Promise<void> }>(make: () => P): () => P {
+  let pool: P | undefined;
+  beforeAll(() => {
+    pool = make();
+  });
+  afterAll(async () => {
+    await pool?.end();
+  });
+  return () => pool as P;
+}
