@@ -2,7 +2,16 @@
 
 import { Buffer } from 'node:buffer';
 import { Packr, Unpackr, type Options } from 'msgpackr';
-import { assertCarries, assertDecoded, compileCarries, resolveMaxDepth, type Carries, type StrictOptions } from '../src/strict.js';
+import {
+  assertCarries,
+  assertDecoded,
+  BIGINT_TYPED_ARRAYS,
+  compileCarries,
+  NUMBER_TYPED_ARRAYS,
+  resolveMaxDepth,
+  type Carries,
+  type StrictOptions,
+} from '../src/strict.js';
 import type { Serializer } from '../src/serializer.js';
 
 /** Options for {@link msgpackSerializer}. */
@@ -28,19 +37,7 @@ export const MSGPACK_CARRIES: Carries = {
   regexp: true,
   error: 'builtin',
   binary: true,
-  typedArrays: new Set([
-    'Int8Array',
-    'Uint8Array',
-    'Uint8ClampedArray',
-    'Int16Array',
-    'Uint16Array',
-    'Int32Array',
-    'Uint32Array',
-    'Float32Array',
-    'Float64Array',
-    'BigInt64Array',
-    'BigUint64Array',
-  ]),
+  typedArrays: new Set([...NUMBER_TYPED_ARRAYS, ...BIGINT_TYPED_ARRAYS]),
   nonFiniteInTypedArrays: true,
   // msgpackr's own test (pack.js: extensionClasses), evaluated in the same realm as msgpackr.
   typedArrayBase: (Object.getPrototypeOf(Uint8Array.prototype) as { constructor: abstract new () => unknown }).constructor,

@@ -4,6 +4,7 @@ import { SuperJSON } from 'superjson';
 import { SerializationError } from '../src/errors.js';
 import { wrongType } from '../src/option-checks.js';
 import {
+  NUMBER_TYPED_ARRAYS,
   assertCarries,
   assertDecoded,
   compileCarries,
@@ -26,17 +27,7 @@ export interface SuperjsonSerializerOptions extends StrictOptions {
   instance?: SuperJSON | undefined;
 }
 
-const TYPED_ARRAYS = new Set([
-  'Int8Array',
-  'Uint8Array',
-  'Uint8ClampedArray',
-  'Int16Array',
-  'Uint16Array',
-  'Int32Array',
-  'Uint32Array',
-  'Float32Array',
-  'Float64Array',
-]);
+const TYPED_ARRAYS = new Set(NUMBER_TYPED_ARRAYS);
 
 /** superjson throws on these keys ("prototype pollution risk"); refused up front with a path instead. */
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);

@@ -13,3 +13,4 @@ export type { Carries, StrictOptions, UndefinedPropertyPolicy } from './strict/c
 export { assertCarries } from './strict/encoded.js';
 export { assertDecoded } from './strict/decoded.js';
 export { declaresBigint, longDecimalPath } from './strict/decimals.js';
+export { BIGINT_TYPED_ARRAYS, NUMBER_TYPED_ARRAYS } from './strict/builtins.js';

@@ -58,32 +58,53 @@ async function hammer(args: string[]): Promise<{ failures: string[]; missing: st
   }
 }
 
+/** Each store: whether its service answers, the child's arguments, and the cleanup after. */
+const targets: [string, () => Promise<boolean>, () => Promise<{ args: string[]; cleanup: () => Promise<void> }>][] = [
+  [
+    'RedisStore',
+    redisReachable,
+    async () => {
+      const prefix = uniquePrefix('contention');
+      return {
+        args: ['redis', REDIS_URL, prefix],
+        cleanup: async () => {
+          const client = new Redis(REDIS_URL);
+          await deleteKeys(client, prefix);
+          client.disconnect();
+        },
+      };
+    },
+  ],
+  [
+    'PostgresStore',
+    postgresReachable,
+    async () => {
+      const table = uniqueTable('contention');
+      return {
+        args: ['postgres', DATABASE_URL, table],
+        cleanup: async () => {
+          const pool = new pg.Pool({ connectionString: DATABASE_URL });
+          await dropTable(pool, table);
+          await pool.end();
+        },
+      };
+    },
+  ],
+  ['FileStore', async () => true, async () => ({ args: ['file', await tempDir('contention')], cleanup: async () => undefined })],
+];
+
 describe(`a session written in parallel by ${PROCESSES} processes`, () => {
-  it(`lands all ${WRITES} writes on RedisStore, each a 200`, async () => {
-    if (!(await redisReachable())) return;
-    const prefix = uniquePrefix('contention');
-    try {
-      expect(await hammer(['redis', REDIS_URL, prefix])).toEqual({ failures: [], missing: [], start: 1 });
-    } finally {
-      const client = new Redis(REDIS_URL);
-      await deleteKeys(client, prefix);
-      client.disconnect();
-    }
-  }, 60_000);
-
-  it(`lands all ${WRITES} writes on PostgresStore, each a 200`, async () => {
-    if (!(await postgresReachable())) return;
-    const table = uniqueTable('contention');
-    try {
-      expect(await hammer(['postgres', DATABASE_URL, table])).toEqual({ failures: [], missing: [], start: 1 });
-    } finally {
-      const pool = new pg.Pool({ connectionString: DATABASE_URL });
-      await dropTable(pool, table);
-      await pool.end();
-    }
-  }, 60_000);
-
-  it(`lands all ${WRITES} writes on FileStore, each a 200`, async () => {
-    expect(await hammer(['file', await tempDir('contention')])).toEqual({ failures: [], missing: [], start: 1 });
-  }, 60_000);
+  it.each(targets)(
+    `lands all ${WRITES} writes on %s, each a 200`,
+    async (_name, reachable, prepare) => {
+      if (!(await reachable())) return;
+      const { args, cleanup } = await prepare();
+      try {
+        expect(await hammer(args)).toEqual({ failures: [], missing: [], start: 1 });
+      } finally {
+        await cleanup();
+      }
+    },
+    60_000,
+  );
 });

@@ -24,3 +24,18 @@ export const ERROR_OWN_KEYS = new Set<PropertyKey>(['message', 'stack', 'cause']
 
 /** String#isWellFormed: in Node 20 (V8 11.3), but the ES2023 lib does not type it yet. */
 export const { isWellFormed } = String.prototype as unknown as { isWellFormed: (this: string) => boolean };
+
+/** The typed arrays of numbers, by constructor name: what a serializer lists when it carries them. */
+export const NUMBER_TYPED_ARRAYS: readonly string[] = [
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
+];
+/** The typed arrays of bigints. */
+export const BIGINT_TYPED_ARRAYS: readonly string[] = ['BigInt64Array', 'BigUint64Array'];
