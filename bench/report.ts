@@ -19,17 +19,9 @@ export interface Round {
 }
 
 /** A scenario's medians over its rounds. */
-export interface Summary {
+export interface Summary extends Omit<Round, 'latencyP50Ms'> {
   id: string;
   label: string;
-  rps: number;
-  latencyP99Ms: number;
-  cpuMicrosPerRequest: number;
-  userMicrosPerRequest: number;
-  serverCpuShare: number;
-  clientCpuMicrosPerRequest: number;
-  non2xx: number;
-  errors: number;
   /** (max - min) / median of the rounds' req/s: how much the machine moved under this row. */
   rpsSpread: number;
   rounds: Round[];

@@ -35,56 +35,38 @@ const kit = (store: NonNullable<AppSpec['store']>, serializer: NonNullable<AppSp
   serializer,
 });
 
-function kitScenario(id: string, label: string, app: AppSpec, route: Route, cookies: Scenario['cookies'] = 'seeded'): Scenario {
+function scenario(id: string, label: string, app: AppSpec, route: Route, cookies: Scenario['cookies'] = 'seeded'): Scenario {
   return { id, label, app, route, cookies };
 }
 
 /** Every scenario, in table order. */
 export const SCENARIOS: readonly Scenario[] = [
-  { id: 'bare', label: 'bare Koa (no session)', app: { kind: 'bare' }, route: '/write', cookies: 'synthetic' },
-  { id: 'koa-session-write', label: 'koa-session 7, write', app: { kind: 'koa-session' }, route: '/write', cookies: 'seeded' },
-  { id: 'koa-session-read', label: 'koa-session 7, read-only', app: { kind: 'koa-session' }, route: '/read', cookies: 'seeded' },
-  {
-    id: 'koa-session-untouched',
-    label: 'koa-session 7, untouched route',
-    app: { kind: 'koa-session' },
-    route: '/untouched',
-    cookies: 'seeded',
-  },
-  kitScenario('kit-write', 'kit Memory+JSON, write', kit('memory'), '/write'),
-  kitScenario('kit-read', 'kit Memory+JSON, read-only', kit('memory'), '/read'),
-  kitScenario('kit-untouched', 'kit Memory+JSON, untouched route', kit('memory'), '/untouched'),
-  {
-    id: 'bare-middleware',
-    label: 'bare Koa + one empty async middleware',
-    app: { kind: 'bare-middleware' },
-    route: '/untouched',
-    cookies: 'synthetic',
-  },
-  kitScenario('kit-first-visit', 'kit Memory+JSON, first visit (no cookie)', kit('memory'), '/write', 'none'),
-  { id: 'floor-write', label: 'floor (hand-written minimum), write', app: { kind: 'floor' }, route: '/write', cookies: 'seeded' },
-  { id: 'floor-read', label: 'floor (hand-written minimum), read-only', app: { kind: 'floor' }, route: '/read', cookies: 'seeded' },
-  kitScenario('kit-superjson-write', 'kit Memory+superjson, write', kit('memory', 'superjson'), '/write'),
-  kitScenario('kit-msgpack-write', 'kit Memory+msgpack, write', kit('memory', 'msgpack'), '/write'),
-  kitScenario('file-write', 'kit FileStore (fsync), write', kit('file'), '/write'),
-  kitScenario('file-read', 'kit FileStore, read-only', kit('file'), '/read'),
-  kitScenario('file-nofsync-write', 'kit FileStore (fsync: false), write', kit('file-nofsync'), '/write'),
-  {
-    id: 'naive-file-write',
-    label: 'naive files (writeFile/readFile), write',
-    app: { kind: 'naive-file' },
-    route: '/write',
-    cookies: 'seeded',
-  },
-  { id: 'naive-file-read', label: 'naive files (readFile), read-only', app: { kind: 'naive-file' }, route: '/read', cookies: 'seeded' },
-  kitScenario('postgres-write', 'kit PostgresStore, write', kit('postgres'), '/write'),
-  kitScenario('postgres-read', 'kit PostgresStore, read-only', kit('postgres'), '/read'),
-  { id: 'bare-pg-write', label: 'bare pg (same statements), write', app: { kind: 'bare-pg' }, route: '/write', cookies: 'seeded' },
-  { id: 'bare-pg-read', label: 'bare pg (same statements), read-only', app: { kind: 'bare-pg' }, route: '/read', cookies: 'seeded' },
-  kitScenario('redis-write', 'kit RedisStore, write', kit('redis'), '/write'),
-  kitScenario('redis-read', 'kit RedisStore, read-only', kit('redis'), '/read'),
-  kitScenario('cookie-write', 'kit CookieStore, write', kit('cookie'), '/write'),
-  kitScenario('cookie-read', 'kit CookieStore, read-only', kit('cookie'), '/read'),
+  scenario('bare', 'bare Koa (no session)', { kind: 'bare' }, '/write', 'synthetic'),
+  scenario('koa-session-write', 'koa-session 7, write', { kind: 'koa-session' }, '/write', 'seeded'),
+  scenario('koa-session-read', 'koa-session 7, read-only', { kind: 'koa-session' }, '/read', 'seeded'),
+  scenario('koa-session-untouched', 'koa-session 7, untouched route', { kind: 'koa-session' }, '/untouched', 'seeded'),
+  scenario('kit-write', 'kit Memory+JSON, write', kit('memory'), '/write'),
+  scenario('kit-read', 'kit Memory+JSON, read-only', kit('memory'), '/read'),
+  scenario('kit-untouched', 'kit Memory+JSON, untouched route', kit('memory'), '/untouched'),
+  scenario('bare-middleware', 'bare Koa + one empty async middleware', { kind: 'bare-middleware' }, '/untouched', 'synthetic'),
+  scenario('kit-first-visit', 'kit Memory+JSON, first visit (no cookie)', kit('memory'), '/write', 'none'),
+  scenario('floor-write', 'floor (hand-written minimum), write', { kind: 'floor' }, '/write', 'seeded'),
+  scenario('floor-read', 'floor (hand-written minimum), read-only', { kind: 'floor' }, '/read', 'seeded'),
+  scenario('kit-superjson-write', 'kit Memory+superjson, write', kit('memory', 'superjson'), '/write'),
+  scenario('kit-msgpack-write', 'kit Memory+msgpack, write', kit('memory', 'msgpack'), '/write'),
+  scenario('file-write', 'kit FileStore (fsync), write', kit('file'), '/write'),
+  scenario('file-read', 'kit FileStore, read-only', kit('file'), '/read'),
+  scenario('file-nofsync-write', 'kit FileStore (fsync: false), write', kit('file-nofsync'), '/write'),
+  scenario('naive-file-write', 'naive files (writeFile/readFile), write', { kind: 'naive-file' }, '/write', 'seeded'),
+  scenario('naive-file-read', 'naive files (readFile), read-only', { kind: 'naive-file' }, '/read', 'seeded'),
+  scenario('postgres-write', 'kit PostgresStore, write', kit('postgres'), '/write'),
+  scenario('postgres-read', 'kit PostgresStore, read-only', kit('postgres'), '/read'),
+  scenario('bare-pg-write', 'bare pg (same statements), write', { kind: 'bare-pg' }, '/write', 'seeded'),
+  scenario('bare-pg-read', 'bare pg (same statements), read-only', { kind: 'bare-pg' }, '/read', 'seeded'),
+  scenario('redis-write', 'kit RedisStore, write', kit('redis'), '/write'),
+  scenario('redis-read', 'kit RedisStore, read-only', kit('redis'), '/read'),
+  scenario('cookie-write', 'kit CookieStore, write', kit('cookie'), '/write'),
+  scenario('cookie-read', 'kit CookieStore, read-only', kit('cookie'), '/read'),
 ];
 
 /** The scenario with this id, or a clear error (a typo in `--only`). */
