@@ -7,7 +7,7 @@ import { digestId, generateId } from '../../../src/id.js';
 import { MySQLStore } from '../../../stores/mysql.js';
 import { describeWithMySQL, dropTable, quoted, testPool, uniqueTable } from '../../helpers/mysql-store.js';
 import { MYSQL_URL } from '../../helpers/services.js';
-import { useAdminPool } from '../shared/admin-pool.js';
+import { useAdminPool, useTableStore } from '../shared/admin-pool.js';
 import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
 import { itKeepsMsgpackBytes } from '../shared/msgpack-bytes.js';
 
@@ -123,16 +123,12 @@ describeWithMySQL('MySQLStore', () => {
 
   describe('MySQLStore bytes and expiry', () => {
     const table = uniqueTable('bytes');
-    let store: MySQLStore;
-    beforeAll(() => {
-      store = new MySQLStore({ pool: admin(), table, pruneInterval: false });
-    });
-    afterAll(async () => {
-      await store.close();
-      await dropTable(admin(), table);
-    });
+    const store = useTableStore(
+      () => new MySQLStore({ pool: admin(), table, pruneInterval: false }),
+      () => dropTable(admin(), table),
+    );
 
-    itKeepsMsgpackBytes('LONGBLOB', () => store);
+    itKeepsMsgpackBytes('LONGBLOB', () => store());
 
     it('keeps arbitrary bytes, from a Uint8Array that is a view into a larger buffer, the empty array included', async () => {
       await fc.assert(
@@ -142,11 +138,11 @@ describeWithMySQL('MySQLStore', () => {
           backing.set(bytes, offset);
           const data = backing.subarray(offset, offset + bytes.length);
           const id = freshId();
-          expect(await store.create(id, { data, expires: Date.now() + HOUR_MS })).toBe(true);
-          const got = await store.get(id);
+          expect(await store().create(id, { data, expires: Date.now() + HOUR_MS })).toBe(true);
+          const got = await store().get(id);
           expect(Buffer.from(got!.data).equals(Buffer.from(bytes))).toBe(true);
-          expect(await store.update(id, { data, expires: Date.now() + HOUR_MS }, 1)).toBe(2);
-          expect(Buffer.from((await store.get(id))!.data).equals(Buffer.from(bytes))).toBe(true);
+          expect(await store().update(id, { data, expires: Date.now() + HOUR_MS }, 1)).toBe(2);
+          expect(Buffer.from((await store().get(id))!.data).equals(Buffer.from(bytes))).toBe(true);
         }),
         { numRuns: 40, examples: [[Uint8Array.of(0xc3, 0x28, 0x00, 0xff), 1]] },
       );
@@ -161,10 +157,10 @@ describeWithMySQL('MySQLStore', () => {
           ),
           async (expires) => {
             const id = freshId();
-            await store.create(id, { data: Uint8Array.of(1), expires });
-            expect((await store.get(id))!.expires).toBe(expires);
-            expect(await store.touch(id, expires - 1)).toBe(true);
-            expect((await store.get(id))!.expires).toBe(expires - 1);
+            await store().create(id, { data: Uint8Array.of(1), expires });
+            expect((await store().get(id))!.expires).toBe(expires);
+            expect(await store().touch(id, expires - 1)).toBe(true);
+            expect((await store().get(id))!.expires).toBe(expires - 1);
           },
         ),
         { numRuns: 40, examples: [[8.64e15], [Date.UTC(2038, 0, 19, 3, 14, 8, 1)], [Date.now() + HOUR_MS + 0.5]] },
@@ -175,31 +171,31 @@ describeWithMySQL('MySQLStore', () => {
       const owners = ['Ada', 'ada', 'ada ', 'ädä', 'a\u0308da', '😀'];
       const ids = owners.map(() => freshId());
       for (const [i, owner] of owners.entries())
-        await store.create(ids[i]!, { data: Uint8Array.of(i), expires: Date.now() + HOUR_MS, owner });
+        await store().create(ids[i]!, { data: Uint8Array.of(i), expires: Date.now() + HOUR_MS, owner });
       for (const [i, owner] of owners.entries()) {
-        expect((await store.get(ids[i]!))!.owner).toBe(owner);
-        expect((await store.listOwned(owner)).map((r) => r.id)).toEqual([ids[i]]);
+        expect((await store().get(ids[i]!))!.owner).toBe(owner);
+        expect((await store().listOwned(owner)).map((r) => r.id)).toEqual([ids[i]]);
       }
-      expect(await store.destroyOwned('ada')).toBe(1);
-      expect((await store.listOwned('Ada')).map((r) => r.id)).toEqual([ids[0]]);
+      expect(await store().destroyOwned('ada')).toBe(1);
+      expect((await store().listOwned('Ada')).map((r) => r.id)).toEqual([ids[0]]);
     });
 
     it('refuses an owner no user id looks like, before writing anything', async () => {
       const id = freshId();
       const long = 'é'.repeat(128); // 256 UTF-8 bytes, one more than the owner column holds
-      await expect(store.create(id, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS, owner: long })).rejects.toThrow(
+      await expect(store().create(id, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS, owner: long })).rejects.toThrow(
         new TypeError('koa-session-kit: `owner` must be a non-empty string of at most 255 UTF-8 bytes (received 256 bytes)'),
       );
-      expect(await store.get(id)).toBeUndefined();
-      await expect(store.listOwned('')).rejects.toThrow(TypeError);
-      await expect(store.destroyOwned(long)).rejects.toThrow(TypeError);
+      expect(await store().get(id)).toBeUndefined();
+      await expect(store().listOwned('')).rejects.toThrow(TypeError);
+      await expect(store().destroyOwned(long)).rejects.toThrow(TypeError);
     });
 
     it('writes the row the docs describe: digest id, bytes, the app’s milliseconds, version, owner bytes', async () => {
       const id = freshId();
       const before = Date.now();
       const expires = before + HOUR_MS;
-      await store.create(id, { data: Uint8Array.of(9), expires, owner: 'ada' });
+      await store().create(id, { data: Uint8Array.of(9), expires, owner: 'ada' });
       const [rows] = await admin().query<
         (mysql.RowDataPacket & { data: Buffer; version: number; created: number; expires: number; owner: Buffer })[]
       >(`SELECT data, version, created, expires, owner FROM ${quoted(table)} WHERE id = ?`, [id]);

@@ -1,13 +1,13 @@
 /** PostgresStore and a session's owner: one user's sessions, the upgrade of a table made before owners, bad owners. */
 
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { digestId, generateId } from '../../../src/id.js';
 import { PostgresStore } from '../../../stores/postgres.js';
 import { describeWithPostgres, dropTable, quoted, testPool, uniqueTable } from '../../helpers/postgres-store.js';
 import { DATABASE_URL } from '../../helpers/services.js';
 import { describeOwnedSessions } from '../shared/owned-sessions.js';
 import { describeOwnerBehaviour } from '../shared/owners.js';
-import { useAdminPool } from '../shared/admin-pool.js';
+import { useAdminPool, useTableStore } from '../shared/admin-pool.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
@@ -99,28 +99,24 @@ describeWithPostgres('PostgresStore owners', () => {
 
   describe('PostgresStore owner checks', () => {
     const table = uniqueTable('owner-checks');
-    let store: PostgresStore;
-    beforeAll(() => {
-      store = new PostgresStore({ pool: admin(), table, pruneInterval: false });
-    });
-    afterAll(async () => {
-      await store.close();
-      await dropTable(admin(), table);
-    });
+    const store = useTableStore(
+      () => new PostgresStore({ pool: admin(), table, pruneInterval: false }),
+      () => dropTable(admin(), table),
+    );
 
     it('refuses an empty, oversized or non-string owner with a TypeError naming the limit, and writes nothing', async () => {
       const id = freshId();
       for (const owner of ['', 'é'.repeat(128), 42]) {
         const write = { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS, owner: owner as string };
-        await expect(store.create(id, write)).rejects.toThrow(TypeError);
-        await expect(store.create(id, write)).rejects.toThrow(/at most 255 UTF-8 bytes/);
-        await expect(store.listOwned(owner as string)).rejects.toThrow(TypeError);
-        await expect(store.destroyOwned(owner as string)).rejects.toThrow(TypeError);
+        await expect(store().create(id, write)).rejects.toThrow(TypeError);
+        await expect(store().create(id, write)).rejects.toThrow(/at most 255 UTF-8 bytes/);
+        await expect(store().listOwned(owner as string)).rejects.toThrow(TypeError);
+        await expect(store().destroyOwned(owner as string)).rejects.toThrow(TypeError);
       }
-      expect(await store.get(id)).toBeUndefined();
+      expect(await store().get(id)).toBeUndefined();
       const longest = 'é'.repeat(127) + 'x';
-      expect(await store.create(id, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS, owner: longest })).toBe(true);
-      expect((await store.get(id))?.owner).toBe(longest);
+      expect(await store().create(id, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS, owner: longest })).toBe(true);
+      expect((await store().get(id))?.owner).toBe(longest);
     });
   });
 });

@@ -1,6 +1,6 @@
 /** PostgresStore against the real PostgreSQL: the Store contract, restart, bytes, exact expiry, names, pools. */
 
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type pg from 'pg';
 import { isSessionStoreError, SessionStoreError } from '../../../src/errors.js';
@@ -18,7 +18,7 @@ import {
   waitFor,
 } from '../../helpers/postgres-store.js';
 import { DATABASE_URL } from '../../helpers/services.js';
-import { useAdminPool } from '../shared/admin-pool.js';
+import { useAdminPool, useTableStore } from '../shared/admin-pool.js';
 import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
 import { itKeepsMsgpackBytes } from '../shared/msgpack-bytes.js';
 
@@ -93,23 +93,19 @@ describeWithPostgres('PostgresStore', () => {
 
   describe('PostgresStore bytes and expiry', () => {
     const table = uniqueTable('bytes');
-    let store: PostgresStore;
-    beforeAll(() => {
-      store = new PostgresStore({ pool: admin(), table, pruneInterval: false });
-    });
-    afterAll(async () => {
-      await store.close();
-      await dropTable(admin(), table);
-    });
+    const store = useTableStore(
+      () => new PostgresStore({ pool: admin(), table, pruneInterval: false }),
+      () => dropTable(admin(), table),
+    );
 
-    itKeepsMsgpackBytes('bytea', () => store);
+    itKeepsMsgpackBytes('bytea', () => store());
 
     it('keeps arbitrary bytes, the empty array included, byte for byte', async () => {
       await fc.assert(
         fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), async (data) => {
           const id = freshId();
-          expect(await store.create(id, { data, expires: Date.now() + HOUR_MS })).toBe(true);
-          const got = await store.get(id);
+          expect(await store().create(id, { data, expires: Date.now() + HOUR_MS })).toBe(true);
+          const got = await store().get(id);
           expect(Buffer.from(got!.data).equals(Buffer.from(data))).toBe(true);
         }),
         { numRuns: 60 },
@@ -120,10 +116,10 @@ describeWithPostgres('PostgresStore', () => {
       await fc.assert(
         fc.asyncProperty(fc.integer({ min: Date.now() + HOUR_MS, max: 8.64e15 }), async (expires) => {
           const id = freshId();
-          await store.create(id, { data: Uint8Array.of(1), expires });
-          expect((await store.get(id))!.expires).toBe(expires);
-          expect(await store.touch(id, expires - 1)).toBe(true);
-          expect((await store.get(id))!.expires).toBe(expires - 1);
+          await store().create(id, { data: Uint8Array.of(1), expires });
+          expect((await store().get(id))!.expires).toBe(expires);
+          expect(await store().touch(id, expires - 1)).toBe(true);
+          expect((await store().get(id))!.expires).toBe(expires - 1);
         }),
         { numRuns: 60, examples: [[8.64e15], [2 ** 53 / 1000 + 1], [Date.UTC(2038, 0, 19, 3, 14, 8, 1)]] },
       );
@@ -132,14 +128,14 @@ describeWithPostgres('PostgresStore', () => {
     it('keeps a fractional expiry to the microsecond', async () => {
       const id = freshId();
       const expires = Date.now() + HOUR_MS + 0.5;
-      await store.create(id, { data: Uint8Array.of(1), expires });
-      expect((await store.get(id))!.expires).toBe(expires);
+      await store().create(id, { data: Uint8Array.of(1), expires });
+      expect((await store().get(id))!.expires).toBe(expires);
     });
 
     it('stores the expiry as the real instant, whatever the connection time zone', async () => {
       const id = freshId();
       const expires = Date.UTC(2031, 5, 7, 8, 9, 10, 123);
-      await store.create(id, { data: Uint8Array.of(1), expires });
+      await store().create(id, { data: Uint8Array.of(1), expires });
       const client = await admin().connect();
       try {
         await client.query(`SET TIME ZONE 'Pacific/Chatham'`);
@@ -157,7 +153,7 @@ describeWithPostgres('PostgresStore', () => {
     it('writes the row the README describes: digest id, bytea data, version and creation time', async () => {
       const id = freshId();
       const before = Date.now();
-      await store.create(id, { data: Uint8Array.of(9), expires: before + HOUR_MS });
+      await store().create(id, { data: Uint8Array.of(9), expires: before + HOUR_MS });
       const { rows } = await admin().query<{ data: Buffer; version: number; created: Date }>(
         `SELECT data, version, created FROM ${quoted(table)} WHERE id = $1`,
         [id],

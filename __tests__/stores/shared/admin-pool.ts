@@ -13,3 +13,16 @@ export function useAdminPool<P extends { end(): Promise<void> }>(make: () => P):
   });
   return () => pool as P;
 }
+
+/** A store on a table of its own for one describe block: made before its tests, then closed and its table dropped. */
+export function useTableStore<S extends { close(): Promise<void> }>(make: () => S, drop: () => Promise<void>): () => S {
+  let store: S | undefined;
+  beforeAll(() => {
+    store = make();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await drop();
+  });
+  return () => store as S;
+}
