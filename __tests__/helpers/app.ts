@@ -79,6 +79,11 @@ export function makeApp(
   return app;
 }
 
+/** A tracked store (closed by {@link closeStores}) and an app with `session({ store })` over `routes`. */
+export function appOn<S extends Store>(store: S, routes: Record<string, Handler>): { store: S; app: Koa } {
+  return { store: track(store), app: makeApp({ store }, routes) };
+}
+
 /** The Set-Cookie lines of a response (always an array). */
 export function setCookies(response: Response): string[] {
   const header = response.headers['set-cookie'] as string[] | string | undefined;

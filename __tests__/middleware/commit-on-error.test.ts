@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { getSession } from '../../src/index.js';
 import type { RecordWrite } from '../../src/store.js';
-import { client, closeStores, cookiePair, CountingStore, makeApp, setCookies, sleep, track } from '../helpers/app.js';
+import { appOn, client, closeStores, cookiePair, CountingStore, makeApp, setCookies, sleep, track } from '../helpers/app.js';
 
 /** A store whose writes take a while, to show the response waits for them. */
 class SlowStore extends CountingStore {
@@ -13,29 +13,25 @@ class SlowStore extends CountingStore {
 
 describe('session() commit timing and errors', () => {
   afterAll(closeStores);
-  const store = track(new CountingStore());
-  const app = makeApp(
-    { store },
-    {
-      '/set': async (ctx) => {
-        (await getSession(ctx)).set('v', String(ctx.query.v));
-        ctx.body = 'ok';
-      },
-      '/read': async (ctx) => void (ctx.body = (await getSession(ctx)).get('v') ?? 'none'),
-      '/401': async (ctx) => {
-        (await getSession(ctx)).set('v', 'after-401');
-        ctx.throw(401, 'log in again');
-      },
-      '/500': async (ctx) => {
-        (await getSession(ctx)).set('v', 'after-500');
-        throw new Error('boom');
-      },
-      '/redirect': async (ctx) => {
-        (await getSession(ctx)).set('v', 'redirected');
-        ctx.redirect('/read');
-      },
+  const { store, app } = appOn(new CountingStore(), {
+    '/set': async (ctx) => {
+      (await getSession(ctx)).set('v', String(ctx.query.v));
+      ctx.body = 'ok';
     },
-  );
+    '/read': async (ctx) => void (ctx.body = (await getSession(ctx)).get('v') ?? 'none'),
+    '/401': async (ctx) => {
+      (await getSession(ctx)).set('v', 'after-401');
+      ctx.throw(401, 'log in again');
+    },
+    '/500': async (ctx) => {
+      (await getSession(ctx)).set('v', 'after-500');
+      throw new Error('boom');
+    },
+    '/redirect': async (ctx) => {
+      (await getSession(ctx)).set('v', 'redirected');
+      ctx.redirect('/read');
+    },
+  });
 
   it('finishes the store write before the response reaches the client', async () => {
     const slow = track(new SlowStore());

@@ -1,27 +1,23 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { getSession, SerializationError, isSerializationError } from '../../src/index.js';
-import { client, closeStores, cookiePair, CountingStore, koaErrors, makeApp, setCookies, track } from '../helpers/app.js';
+import { appOn, client, closeStores, cookiePair, CountingStore, koaErrors, makeApp, setCookies } from '../helpers/app.js';
 
 describe('session() commit with a value JSON cannot carry', () => {
   afterAll(closeStores);
-  const store = track(new CountingStore());
-  const app = makeApp(
-    { store },
-    {
-      '/good': async (ctx) => {
-        (await getSession(ctx)).set('cart', { items: [{ sku: 'a' }] });
-        ctx.body = 'ok';
-      },
-      '/bad': async (ctx) => {
-        const s = await getSession<{ cart: { items: { sku: string; addedAt?: Date }[] } }>(ctx);
-        const items = s.get('cart')?.items ?? [{ sku: 'a' }];
-        items.push({ sku: 'b' }, { sku: 'c', addedAt: new Date() });
-        s.set('cart', { items });
-        ctx.body = 'ok';
-      },
-      '/read': async (ctx) => void (ctx.body = (await getSession(ctx)).toJSON()),
+  const { store, app } = appOn(new CountingStore(), {
+    '/good': async (ctx) => {
+      (await getSession(ctx)).set('cart', { items: [{ sku: 'a' }] });
+      ctx.body = 'ok';
     },
-  );
+    '/bad': async (ctx) => {
+      const s = await getSession<{ cart: { items: { sku: string; addedAt?: Date }[] } }>(ctx);
+      const items = s.get('cart')?.items ?? [{ sku: 'a' }];
+      items.push({ sku: 'b' }, { sku: 'c', addedAt: new Date() });
+      s.set('cart', { items });
+      ctx.body = 'ok';
+    },
+    '/read': async (ctx) => void (ctx.body = (await getSession(ctx)).toJSON()),
+  });
   const errors = koaErrors(app);
 
   it('fails the request with 500, reports the path and leaves the stored session as it was', async () => {

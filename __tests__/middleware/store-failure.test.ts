@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { getSession, SessionStoreError, isSessionStoreError } from '../../src/index.js';
 import type { RecordWrite, StoredRecord } from '../../src/store.js';
-import { client, closeStores, cookiePair, CountingStore, koaErrors, makeApp, setCookies, track } from '../helpers/app.js';
+import { appOn, client, closeStores, cookiePair, CountingStore, koaErrors, makeApp, setCookies, track } from '../helpers/app.js';
 
 /** A real MemoryStore that can be switched into failing, like a backend that went away. */
 class FlakyStore extends CountingStore {
@@ -29,18 +29,14 @@ class FlakyStore extends CountingStore {
 
 describe('session() when the store fails', () => {
   afterAll(closeStores);
-  const store = track(new FlakyStore());
-  const app = makeApp(
-    { store },
-    {
-      '/count': async (ctx) => {
-        const s = await getSession<{ n: number }>(ctx);
-        s.set('n', (s.get('n') ?? 0) + 1);
-        ctx.body = { n: s.get('n') };
-      },
-      '/plain': (ctx) => void (ctx.body = 'still here'),
+  const { store, app } = appOn(new FlakyStore(), {
+    '/count': async (ctx) => {
+      const s = await getSession<{ n: number }>(ctx);
+      s.set('n', (s.get('n') ?? 0) + 1);
+      ctx.body = { n: s.get('n') };
     },
-  );
+    '/plain': (ctx) => void (ctx.body = 'still here'),
+  });
   const errors = koaErrors(app);
 
   it('answers 500 with a SessionStoreError that keeps the driver error as cause, and loses nothing', async () => {
