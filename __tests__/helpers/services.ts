@@ -9,18 +9,23 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** Where the tests find MySQL or MariaDB; the machine's default when unset. */
 export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
-function portOpen(url: string, defaultPort: number): Promise<boolean> {
-  const { hostname, port } = new URL(url);
+/** True when something accepts a TCP connection at `host:port` within `timeoutMs`. */
+export function portAnswers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: hostname || '127.0.0.1', port: Number(port || defaultPort) });
+    const socket = createConnection({ host, port });
     const done = (up: boolean): void => {
       socket.destroy();
       resolve(up);
     };
-    socket.setTimeout(1000, () => done(false));
+    socket.setTimeout(timeoutMs, () => done(false));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
+}
+
+function portOpen(url: string, defaultPort: number): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return portAnswers(hostname || '127.0.0.1', Number(port || defaultPort));
 }
 
 /**

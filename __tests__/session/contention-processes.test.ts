@@ -58,38 +58,30 @@ async function hammer(args: string[]): Promise<{ failures: string[]; missing: st
   }
 }
 
-/** Each store: whether its service answers, the child's arguments, and the cleanup after. */
+/** The children's arguments for a RedisStore under `prefix`, and the removal of its keys. */
+function redisArgs(prefix: string): { args: string[]; cleanup: () => Promise<void> } {
+  const cleanup = async (): Promise<void> => {
+    const client = new Redis(REDIS_URL);
+    await deleteKeys(client, prefix);
+    client.disconnect();
+  };
+  return { args: ['redis', REDIS_URL, prefix], cleanup };
+}
+
+/** The children's arguments for a PostgresStore on `table`, and the drop of the table. */
+function postgresArgs(table: string): { args: string[]; cleanup: () => Promise<void> } {
+  const cleanup = async (): Promise<void> => {
+    const pool = new pg.Pool({ connectionString: DATABASE_URL });
+    await dropTable(pool, table);
+    await pool.end();
+  };
+  return { args: ['postgres', DATABASE_URL, table], cleanup };
+}
+
+/** Each store: whether its service answers, and the child's arguments with the cleanup after. */
 const targets: [string, () => Promise<boolean>, () => Promise<{ args: string[]; cleanup: () => Promise<void> }>][] = [
-  [
-    'RedisStore',
-    redisReachable,
-    async () => {
-      const prefix = uniquePrefix('contention');
-      return {
-        args: ['redis', REDIS_URL, prefix],
-        cleanup: async () => {
-          const client = new Redis(REDIS_URL);
-          await deleteKeys(client, prefix);
-          client.disconnect();
-        },
-      };
-    },
-  ],
-  [
-    'PostgresStore',
-    postgresReachable,
-    async () => {
-      const table = uniqueTable('contention');
-      return {
-        args: ['postgres', DATABASE_URL, table],
-        cleanup: async () => {
-          const pool = new pg.Pool({ connectionString: DATABASE_URL });
-          await dropTable(pool, table);
-          await pool.end();
-        },
-      };
-    },
-  ],
+  ['RedisStore', redisReachable, async () => redisArgs(uniquePrefix('contention'))],
+  ['PostgresStore', postgresReachable, async () => postgresArgs(uniqueTable('contention'))],
   ['FileStore', async () => true, async () => ({ args: ['file', await tempDir('contention')], cleanup: async () => undefined })],
 ];
 
