@@ -5,7 +5,7 @@
  * change detection and conflict handling are the same as through `getSession(ctx)`.
  */
 
-import type { Session, SessionData } from './session.js';
+import { reservedKeyError, type Session, type SessionData } from './session.js';
 
 /** A Node-style callback, as express-session's methods take. */
 export type SessionCallback = (error?: unknown) => void;
@@ -60,12 +60,6 @@ export const RESERVED_VIEW_KEYS: ReadonlySet<string> = new Set([
   'then',
 ]);
 
-function reserved(key: string): TypeError {
-  return new TypeError(
-    `koa-session-kit: \`${key}\` cannot be a session key while \`ctxSession\` is on: ctx.session.${key} is the view's own (rename the key)`,
-  );
-}
-
 /** Runs `work`, then settles the promise and the callback, the callback exactly once. */
 function settle(work: () => unknown, callback: SessionCallback | undefined): Promise<void> {
   const done = Promise.resolve()
@@ -88,7 +82,7 @@ export function assignView(host: ViewHost, value: unknown): void {
   if (!isPlainObject(value)) {
     throw new TypeError(`koa-session-kit: ctx.session can only be set to null or a plain object (received ${typeof value})`);
   }
-  for (const key of Object.keys(value)) if (RESERVED_VIEW_KEYS.has(key)) throw reserved(key);
+  for (const key of Object.keys(value)) if (RESERVED_VIEW_KEYS.has(key)) throw reservedKeyError(key);
   session.clear();
   for (const key of Object.keys(value)) session.set(key, value[key]);
 }
@@ -129,7 +123,7 @@ export function createView(host: ViewHost, session: Session): SessionView {
     set(_target, key, value) {
       if (typeof key !== 'string') throw new TypeError('koa-session-kit: session keys must be strings (received symbol)');
       if (key === 'maxAge') session.maxAge = value as number;
-      else if (RESERVED_VIEW_KEYS.has(key)) throw reserved(key);
+      else if (RESERVED_VIEW_KEYS.has(key)) throw reservedKeyError(key);
       else session.set(key, value);
       return true;
     },

@@ -98,6 +98,13 @@ export function settleIdentity(state: SessionState, id: string, handle: string):
   state.handle = handle;
 }
 
+/** A data key that the `ctx.session` view answers itself, refused through either face of the session. */
+export function reservedKeyError(key: string): TypeError {
+  return new TypeError(
+    `koa-session-kit: \`${key}\` cannot be a session key while \`ctxSession\` is on: ctx.session.${key} is the view's own (rename the key)`,
+  );
+}
+
 /**
  * One client's session: a mutable map of string keys to values, saved after the response is
  * built if (and only if) something changed. Get it with `getSession(ctx)`; never construct it.
@@ -123,11 +130,7 @@ export class Session<T extends object = SessionData> implements Iterable<[keyof 
   /** Sets a value; returns the session so calls chain. */
   set<K extends keyof T & string>(key: K, value: T[K]): this {
     if (typeof key !== 'string') throw new TypeError(`koa-session-kit: session keys must be strings (received ${typeof key})`);
-    if (this.#reserved?.has(key)) {
-      throw new TypeError(
-        `koa-session-kit: \`${key}\` cannot be a session key while \`ctxSession\` is on: ctx.session.${key} is the view's own (rename the key)`,
-      );
-    }
+    if (this.#reserved?.has(key)) throw reservedKeyError(key);
     this.#state.data.set(key, value);
     this.#state.touched = true;
     return this;
