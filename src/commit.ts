@@ -177,7 +177,7 @@ async function create(store: Store, slot: RequestSlot, state: SessionState, payl
   for (let attempt = 0; attempt < 3; attempt++) {
     const id = chosen ?? generateId();
     const digest = digestId(id);
-    const line = cookieLine(setup, ctx, signedValue(setup, ctx, id), expires, now);
+    const line = cookieLine(setup, ctx, signedValue(setup, ctx, id, digest), expires, now);
     if (await callStore('create', digest, () => store.create(digest, { data, expires, owner: state.owner }))) {
       settleIdentity(state, id, digest);
       return line;

@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import { MAX_COOKIE_BYTES, readCookie, readCookies } from './cookie.js';
 import { storeFailure } from './errors.js';
 import { emit, recordOf } from './events.js';
-import { digestId, isValidId } from './id.js';
+import type { CookieId } from './cookie-ids.js';
 import { emptyState, storedState, type SessionState } from './session.js';
 import type { SessionSetup } from './setup.js';
 import { isSealedCookieStore, type Store, type StoredRecord } from './store.js';
@@ -38,13 +38,6 @@ export interface Opened {
 
 /** How many more values of the session's cookie name are tried after the first (a bound on the work a request can ask for). */
 const MAX_SAME_NAME_COOKIES = 4;
-
-/** The id a cookie value carries, with what its verification told. */
-interface ParsedId {
-  id: string;
-  stale: boolean;
-  currentValue: string | undefined;
-}
 
 /** What this request's cookie leads to; a Promise only when a server-side store must be asked. */
 export function load(setup: SessionSetup, ctx: Context, now: number): Opened | Promise<Opened> {
@@ -85,16 +78,16 @@ function loadValue(setup: SessionSetup, ctx: Context, raw: string, now: number):
       if (setup.onEvent !== undefined) emit(setup, { type: 'rejected', name: setup.name, reason: 'seal-rejected' });
       return undefined;
     }
-    const parsed = { id: '', stale: opened.stale === true, currentValue: undefined };
-    return adopt(setup, parsed, undefined, { ...opened, version: 0 }, now);
+    return adopt(setup, undefined, undefined, opened.stale === true, { ...opened, version: 0 }, now);
   }
-  const parsed = parseId(setup, ctx, raw);
-  if (parsed === undefined) return undefined;
-  return fetch(setup, store, parsed, now);
+  const found = setup.idsFor(ctx).read(raw);
+  if (typeof found === 'string') return setup.reject(found);
+  return fetch(setup, store, found, raw, now);
 }
 
-async function fetch(setup: SessionSetup, store: Store, parsed: ParsedId, now: number): Promise<Opened | undefined> {
-  const digest = digestId(parsed.id);
+/** The stored session `cookie` names; `raw` is the value it came in. */
+async function fetch(setup: SessionSetup, store: Store, cookie: CookieId, raw: string, now: number): Promise<Opened | undefined> {
+  const digest = cookie.digest;
   let record: StoredRecord | null | undefined;
   try {
     record = await store.get(digest);
@@ -108,11 +101,22 @@ async function fetch(setup: SessionSetup, store: Store, parsed: ParsedId, now: n
   // `null` too: a hand-written store may say "not found" that way.
   if (record === undefined || record === null) return setup.reject('unknown-id', undefined, digest);
   if (record.expires <= now) return setup.expired('idle', digest);
-  return adopt(setup, parsed, digest, record, now);
+  return adopt(setup, cookie, raw, cookie.stale, record, now);
 }
 
-/** The loaded session, or undefined (one debug line) when its record does not decode or is past its absolute timeout. */
-function adopt(setup: SessionSetup, parsed: ParsedId, digest: string | undefined, record: StoredRecord, now: number): Opened | undefined {
+/**
+ * The loaded session, or undefined (one debug line) when its record does not decode or is past
+ * its absolute timeout. `cookie` and `raw` (the value it came in) are undefined for a sealed cookie.
+ */
+function adopt(
+  setup: SessionSetup,
+  cookie: CookieId | undefined,
+  raw: string | undefined,
+  stale: boolean,
+  record: StoredRecord,
+  now: number,
+): Opened | undefined {
+  const digest = cookie?.digest;
   const decoded = setup.decode(record.data);
   if (typeof decoded === 'string') return setup.reject('record-undecodable', decoded, digest);
   const { absoluteTimeout, maxAge } = setup.options;
@@ -125,30 +129,14 @@ function adopt(setup: SessionSetup, parsed: ParsedId, digest: string | undefined
     );
   }
   return {
-    state: storedState(maxAge, digest === undefined ? undefined : parsed.id, digest, { ...decoded, owner: record.owner ?? undefined }),
+    state: storedState(maxAge, cookie?.id, digest, decoded, record.owner ?? undefined),
     loaded,
     hadCookie: true,
-    stale: parsed.stale,
-    currentValue: parsed.currentValue,
+    stale,
+    currentValue: stale ? undefined : raw,
   };
 }
 
 function fresh(setup: SessionSetup, now: number, hadCookie: boolean): Opened {
   return { state: emptyState(setup.options.maxAge, now), loaded: undefined, hadCookie, stale: false, currentValue: undefined };
-}
-
-/** The id in a cookie value, or undefined (and one debug line) for anything malformed or badly signed. */
-function parseId(setup: SessionSetup, ctx: Context, raw: string): ParsedId | undefined {
-  const signer = setup.signerFor(ctx);
-  if (signer === undefined) {
-    if (!isValidId(raw)) return setup.reject('cookie-malformed');
-    return { id: raw, stale: false, currentValue: raw };
-  }
-  const dot = raw.indexOf('.');
-  if (dot === -1) return setup.reject('signature-missing');
-  const id = raw.slice(0, dot);
-  if (!isValidId(id)) return setup.reject('cookie-malformed');
-  const verified = signer.verify(id, raw.slice(dot + 1));
-  if (verified === undefined) return setup.reject('signature-mismatch');
-  return { id, stale: verified.stale, currentValue: verified.stale ? undefined : raw };
 }

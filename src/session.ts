@@ -80,7 +80,8 @@ export function storedState(
   defaultMaxAge: number,
   identity: string | undefined,
   handle: string | undefined,
-  stored: { created: number; maxAge: number | undefined; data: Map<string, unknown>; owner: string | undefined },
+  stored: { created: number; maxAge: number | undefined; data: Map<string, unknown> },
+  owner: string | undefined,
 ): SessionState {
   const state = emptyState(defaultMaxAge, stored.created);
   state.data = stored.data;
@@ -88,7 +89,7 @@ export function storedState(
   state.handle = handle;
   state.isNew = false;
   state.maxAge = stored.maxAge;
-  state.owner = stored.owner;
+  state.owner = owner;
   return state;
 }
 

@@ -23,10 +23,12 @@ export function clearingLine(setup: SessionSetup, ctx: Context): string {
   return formatClearingCookie(setup.options.cookie, secureFor(setup, ctx));
 }
 
-/** The cookie value for an id: signed with the newest key when there are keys, the bare id otherwise. */
-export function signedValue(setup: SessionSetup, ctx: Context, id: string): string {
-  const signer = setup.signerFor(ctx);
-  return signer === undefined ? id : signer.sign(id);
+/**
+ * The cookie value for an id: signed with the newest key when there are keys, the bare id
+ * otherwise. With the id's digest (a new record), the value is remembered for the next request.
+ */
+export function signedValue(setup: SessionSetup, ctx: Context, id: string, digest?: string): string {
+  return setup.idsFor(ctx).valueFor(id, digest);
 }
 
 /** The cookie value for the loaded id: the one received when it is current, else signed anew. */

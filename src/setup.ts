@@ -9,6 +9,7 @@ import { emit, recordOf, type RejectReason, type SessionEventListener, type Stor
 import { KeyedQueue } from './keyed-queue.js';
 import { checkKeys, resolveOptions, type ResolvedOptions, type SessionOptions } from './options.js';
 import type { Serializer } from './serializer.js';
+import { CookieIds } from './cookie-ids.js';
 import { IdSigner } from './signature.js';
 import { isSealedCookieStore, type SessionStore } from './store.js';
 
@@ -53,9 +54,10 @@ export class SessionSetup {
    * processes. Each leaves the record it wrote for the next, which then need not reload it.
    */
   readonly queue = new KeyedQueue<Written>();
-  readonly #signer: IdSigner | undefined;
+  /** From `keys` in the options; undefined when the ids follow `app.keys`. */
+  readonly #ids: CookieIds | undefined;
   #appKeys: unknown;
-  #appSigner: IdSigner | undefined;
+  #appIds: CookieIds = new CookieIds(undefined);
 
   constructor(options: SessionOptions) {
     const resolved = resolveOptions(options);
@@ -64,7 +66,7 @@ export class SessionSetup {
     this.store = resolved.store ?? new MemoryStore();
     this.serializer = resolved.serializer ?? jsonSerializer();
     this.codec = new EnvelopeCodec(this.serializer.name);
-    this.#signer = resolved.keys === undefined ? undefined : new IdSigner(resolved.keys, resolved.cookie.name);
+    this.#ids = resolved.keys === undefined ? undefined : new CookieIds(new IdSigner(resolved.keys, resolved.cookie.name));
     this.onEvent = resolved.onEvent;
     if (this.onEvent !== undefined && !isSealedCookieStore(this.store)) {
       this.store.setEventSink?.((event: StoreEvent) => emit(this, { ...event, name: this.name }));
@@ -79,17 +81,20 @@ export class SessionSetup {
     await store.close?.();
   }
 
-  /** The signer for this request: `keys` from the options, else `app.keys` (rebuilt when they change). */
-  signerFor(ctx: Context): IdSigner | undefined {
-    if (this.#signer !== undefined) return this.#signer;
-    const keys: unknown = ctx.app.keys;
-    if (keys === undefined || keys === null) return undefined;
+  /**
+   * Cookie values and ids for this request: signed with `keys` from the options, else with
+   * `app.keys` (everything remembered goes when they change), else unsigned.
+   */
+  idsFor(ctx: Context): CookieIds {
+    if (this.#ids !== undefined) return this.#ids;
+    let keys: unknown = ctx.app.keys;
+    if (keys === null) keys = undefined;
     if (keys !== this.#appKeys) {
-      checkKeys('app.keys', keys);
-      this.#appSigner = new IdSigner(keys, this.options.cookie.name);
+      if (keys !== undefined) checkKeys('app.keys', keys);
+      this.#appIds = new CookieIds(keys === undefined ? undefined : new IdSigner(keys, this.options.cookie.name));
       this.#appKeys = keys;
     }
-    return this.#appSigner;
+    return this.#appIds;
   }
 
   /** When a session saved now expires: its idle lifetime from now, within its absolute timeout. */

@@ -70,6 +70,23 @@ describe('the id cookie', () => {
     expect(setCookies(again)).toEqual([]);
   });
 
+  it('forgets the cookies it verified once app.keys is replaced: a value signed by a key no longer listed is refused', async () => {
+    const oldKey = '2025-key-0123456789abcdefghijklmnopqrstuv';
+    const newKey = '2026-key-0123456789abcdefghijklmnopqrstuv';
+    const app = makeApp({ store: track(new CountingStore()) }, routes, [oldKey]);
+    const cookie = cookiePair(await client(app).get('/set'));
+    await client(app).get('/read').set('Cookie', cookie).expect(200, { n: 1 });
+    app.keys = [newKey];
+    await client(app).get('/read').set('Cookie', cookie).expect(200, { n: null });
+    app.keys = [newKey, oldKey];
+    const res = await client(app).get('/read').set('Cookie', cookie).expect(200, { n: 1 });
+    expect(cookieValue(res).split('.')[1]).toBe(
+      createHmac('sha256', newKey)
+        .update(`koa.sid=${cookie.slice('koa.sid='.length).split('.')[0]}`)
+        .digest('base64url'),
+    );
+  });
+
   it('does not adopt a well-formed id the store does not know: the next save issues a new id', async () => {
     const store = track(new CountingStore());
     const app = makeApp({ store }, routes, null);
