@@ -20,6 +20,8 @@ const CLIENTS_PER_SESSION = 5;
 const BUMPS = 10;
 /** Requests a client may make before every worker has answered it; the balancer takes turns, so 4 usually do. */
 const MAX_TRIES = 40;
+/** Per test: generous, since CI runs other suites beside this one on two cores. */
+const TEST_MS = 60_000;
 
 /** One logged-in session and the clients sharing it; `cookie` is its id cookie as logged in. */
 interface Group {
@@ -99,81 +101,99 @@ function describeOnCluster(
 
     const everyClient = (): Group['clients'] => groups.flatMap((group) => group.clients);
 
-    it('shows every login on every worker', async () => {
-      const seen = await Promise.all(
-        everyClient().map(async ({ browser }) => {
-          const answers = await onEveryWorker(() => browser.get('/'));
-          return {
-            workers: workersOf(answers),
-            notLoggedIn: answers.filter((a) => a.status !== 200 || !a.text.includes('Hello, Ada Lovelace.')).length,
-          };
-        }),
-      );
-      expect(seen).toEqual(everyClient().map(() => ({ workers: WORKERS, notLoggedIn: 0 })));
-    });
+    it(
+      'shows every login on every worker',
+      async () => {
+        const seen = await Promise.all(
+          everyClient().map(async ({ browser }) => {
+            const answers = await onEveryWorker(() => browser.get('/'));
+            return {
+              workers: workersOf(answers),
+              notLoggedIn: answers.filter((a) => a.status !== 200 || !a.text.includes('Hello, Ada Lovelace.')).length,
+            };
+          }),
+        );
+        expect(seen).toEqual(everyClient().map(() => ({ workers: WORKERS, notLoggedIn: 0 })));
+      },
+      TEST_MS,
+    );
 
-    it(`lands every one of ${BUMPS} bumps of each of ${SESSIONS * CLIENTS_PER_SESSION} clients, ${CLIENTS_PER_SESSION} to a session`, async () => {
-      const before = await cluster!.events();
-      const workers = new Set<string | undefined>();
-      const failures: string[] = [];
-      await Promise.all(
-        everyClient().map(async ({ name, browser, token }) => {
-          for (let i = 1; i <= BUMPS; i++) {
-            const answer = await browser.post('/tally', { client: name, _csrf: token });
-            workers.add(answer.worker);
-            const value = answer.status === 200 ? (JSON.parse(answer.text) as { value: number }).value : undefined;
-            if (value !== i) failures.push(`${name} bump ${i}: ${answer.status} ${answer.text.slice(0, 100)}`);
-          }
-        }),
-      );
-      expect(failures).toEqual([]);
-      expect([...workers].sort()).toEqual(WORKERS);
-      // The workers' writes really met (otherwise this proves nothing about the version check), and no store failed.
-      const after = await cluster!.events();
-      expect(more(before, after, 'conflict-retried')).toBeGreaterThan(0);
-      expect(after['store-error'] ?? 0).toBe(0);
-      for (const group of groups) {
-        const shown = JSON.parse((await group.clients[0]!.browser.get('/session')).text) as { data: Record<string, unknown> };
-        const tallies = Object.fromEntries(Object.entries(shown.data).filter(([key]) => key.startsWith('tally:')));
-        expect({ user: shown.data.passport, tallies }).toEqual({
-          user: { user: 'ada' },
-          tallies: Object.fromEntries(group.clients.map(({ name }) => [`tally:${name}`, BUMPS])),
-        });
-      }
-    });
+    it(
+      `lands every one of ${BUMPS} bumps of each of ${SESSIONS * CLIENTS_PER_SESSION} clients, ${CLIENTS_PER_SESSION} to a session`,
+      async () => {
+        const before = await cluster!.events();
+        const workers = new Set<string | undefined>();
+        const failures: string[] = [];
+        await Promise.all(
+          everyClient().map(async ({ name, browser, token }) => {
+            for (let i = 1; i <= BUMPS; i++) {
+              const answer = await browser.post('/tally', { client: name, _csrf: token });
+              workers.add(answer.worker);
+              const value = answer.status === 200 ? (JSON.parse(answer.text) as { value: number }).value : undefined;
+              if (value !== i) failures.push(`${name} bump ${i}: ${answer.status} ${answer.text.slice(0, 100)}`);
+            }
+          }),
+        );
+        expect(failures).toEqual([]);
+        expect([...workers].sort()).toEqual(WORKERS);
+        // The workers' writes really met (otherwise this proves nothing about the version check), and no store failed.
+        const after = await cluster!.events();
+        expect(more(before, after, 'conflict-retried')).toBeGreaterThan(0);
+        expect(after['store-error'] ?? 0).toBe(0);
+        for (const group of groups) {
+          const shown = JSON.parse((await group.clients[0]!.browser.get('/session')).text) as { data: Record<string, unknown> };
+          const tallies = Object.fromEntries(Object.entries(shown.data).filter(([key]) => key.startsWith('tally:')));
+          expect({ user: shown.data.passport, tallies }).toEqual({
+            user: { user: 'ada' },
+            tallies: Object.fromEntries(group.clients.map(({ name }) => [`tally:${name}`, BUMPS])),
+          });
+        }
+      },
+      TEST_MS,
+    );
 
-    it('brings back no logged-out or invalidated session, not even through writes that loaded it before', async () => {
-      // Four clients of each session load it and wait; the fifth logs out (even sessions, the
-      // example's form) or invalidates it (odd ones); then the four write, late.
-      const late = groups.flatMap((group) =>
-        group.clients.slice(1).map(({ name, browser, token }) => browser.post('/tally', { client: name, _csrf: token, hold: '1' })),
-      );
-      await cluster!.held(late.length);
-      const before = await cluster!.events();
-      const leaving = await Promise.all(
-        groups.map(({ clients: [leaver] }, g) =>
-          g % 2 === 0
-            ? leaver!.browser.post('/logout', { _csrf: leaver!.token })
-            : leaver!.browser.post('/forget', { _csrf: leaver!.token }),
-        ),
-      );
-      expect(leaving.map((a) => a.status)).toEqual(groups.map((_, g) => (g % 2 === 0 ? 302 : 204)));
-      cluster!.release();
-      expect((await Promise.all(late)).map((a) => a.status)).toEqual(late.map(() => 200));
-      // Each late write reached the store, found the session gone, and gave up at once.
-      expect(more(before, await cluster!.events(), 'conflict-retried')).toBe(late.length);
+    it(
+      'brings back no logged-out or invalidated session, not even through writes that loaded it before',
+      async () => {
+        // Four clients of each session load it and wait; the fifth logs out (even sessions, the
+        // example's form) or invalidates it (odd ones); then the four write, late.
+        const late = groups.flatMap((group) =>
+          group.clients.slice(1).map(({ name, browser, token }) => browser.post('/tally', { client: name, _csrf: token, hold: '1' })),
+        );
+        await cluster!.held(late.length);
+        const before = await cluster!.events();
+        const leaving = await Promise.all(
+          groups.map(({ clients: [leaver] }, g) =>
+            g % 2 === 0
+              ? leaver!.browser.post('/logout', { _csrf: leaver!.token })
+              : leaver!.browser.post('/forget', { _csrf: leaver!.token }),
+          ),
+        );
+        expect(leaving.map((a) => a.status)).toEqual(groups.map((_, g) => (g % 2 === 0 ? 302 : 204)));
+        cluster!.release();
+        expect((await Promise.all(late)).map((a) => a.status)).toEqual(late.map(() => 200));
+        // Each late write reached the store, found the session gone, and gave up at once.
+        expect(more(before, await cluster!.events(), 'conflict-retried')).toBe(late.length);
 
-      // The cookie as it was at login, on every worker, then each client with whatever its jar now holds.
-      const reads = await Promise.all(
-        groups.flatMap((group) => [
-          onEveryWorker(() => new Browser(cluster!.port, group.cookie).get('/session')),
-          ...group.clients.map(({ browser }) => browser.get('/session').then((answer) => [answer])),
-        ]),
-      );
-      const oldData = reads.flat().filter((answer) => answer.status !== 200 || Object.keys(JSON.parse(answer.text).data).length > 0);
-      expect(oldData).toEqual([]);
-      expect(workersOf(reads.flat())).toEqual(WORKERS);
-    });
+        // The cookie as it was at login, on every worker, then each client with whatever its jar now holds.
+        const reads = await Promise.all(
+          groups.flatMap((group) => [
+            onEveryWorker(() => new Browser(cluster!.port, group.cookie).get('/session')),
+            ...group.clients.map(({ browser }) => browser.get('/session').then((answer) => [answer])),
+          ]),
+        );
+        const shown = reads
+          .flat()
+          .map(({ worker, status, text }) => ({
+            worker,
+            status,
+            data: status === 200 ? (JSON.parse(text) as { data: object }).data : text,
+          }));
+        expect(shown.filter(({ status, data }) => status !== 200 || Object.keys(data).length > 0)).toEqual([]);
+        expect(workersOf(reads.flat())).toEqual(WORKERS);
+      },
+      TEST_MS,
+    );
   });
 }
 
