@@ -5,14 +5,8 @@
  */
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { Browser, startExampleCluster, type Answer, type ExampleCluster } from '../helpers/example-cluster.js';
-import { describeWithMySQL, dropTable as dropMySQLTable, testPool, uniqueTable as uniqueMySQLTable } from '../helpers/mysql-store.js';
-import { describeWithPostgres, dropTable, uniqueTable } from '../helpers/postgres-store.js';
-import { deleteKeys, describeWithRedis, uniquePrefix } from '../helpers/redis-store.js';
-import { DATABASE_URL, MYSQL_URL, REDIS_URL } from '../helpers/services.js';
-import { cleanUp, tempDatabase } from '../stores/sqlite/temp-files.js';
+import { mysqlShared, postgresShared, redisShared, sqliteShared, type SharedStoreTarget } from '../helpers/shared-store-targets.js';
 
 const WORKERS = ['1', '2', '3', '4'];
 const SESSIONS = 10;
@@ -62,21 +56,17 @@ const more = (before: Record<string, number>, after: Record<string, number>, typ
 
 const workersOf = (answers: Answer[]): (string | undefined)[] => [...new Set(answers.map((a) => a.worker))].sort();
 
-/** Runs the suite on a cluster whose workers open the store `prepare()` names, and cleans up after. */
-function describeOnCluster(
-  label: string,
-  describeIf: typeof describe.skip,
-  prepare: () => Promise<{ args: string[]; cleanup: () => Promise<void> }>,
-): void {
-  describeIf(`the example app in ${WORKERS.length} cluster workers on one ${label}`, () => {
+/** Runs the suite on a cluster whose workers share a fresh place in `target`, removed after; skipped when `reachable` is false. */
+function describeOnCluster(target: SharedStoreTarget, reachable: boolean): void {
+  (reachable ? describe : describe.skip)(`the example app in ${WORKERS.length} cluster workers on one ${target.name}`, () => {
     let cluster: ExampleCluster | undefined;
     let cleanup: (() => Promise<void>) | undefined;
     const groups: Group[] = [];
 
     beforeAll(async () => {
-      const target = await prepare();
-      cleanup = target.cleanup;
-      cluster = await startExampleCluster(target.args);
+      const place = await target.prepare('many_processes');
+      cleanup = place.cleanup;
+      cluster = await startExampleCluster(place.args);
       const port = cluster.port;
       for (let g = 0; g < SESSIONS; g++) {
         const leader = new Browser(port);
@@ -182,13 +172,11 @@ function describeOnCluster(
             ...group.clients.map(({ browser }) => browser.get('/session').then((answer) => [answer])),
           ]),
         );
-        const shown = reads
-          .flat()
-          .map(({ worker, status, text }) => ({
-            worker,
-            status,
-            data: status === 200 ? (JSON.parse(text) as { data: object }).data : text,
-          }));
+        const shown = reads.flat().map(({ worker, status, text }) => ({
+          worker,
+          status,
+          data: status === 200 ? (JSON.parse(text) as { data: object }).data : text,
+        }));
         expect(shown.filter(({ status, data }) => status !== 200 || Object.keys(data).length > 0)).toEqual([]);
         expect(workersOf(reads.flat())).toEqual(WORKERS);
       },
@@ -197,37 +185,4 @@ function describeOnCluster(
   });
 }
 
-describeOnCluster('RedisStore (ioredis)', describeWithRedis, async () => {
-  const prefix = uniquePrefix('many-processes');
-  const cleanup = async (): Promise<void> => {
-    const client = new Redis(REDIS_URL);
-    await deleteKeys(client, prefix);
-    client.disconnect();
-  };
-  return { args: ['redis', REDIS_URL, prefix], cleanup };
-});
-
-describeOnCluster('PostgresStore', describeWithPostgres, async () => {
-  const table = uniqueTable('many_processes');
-  const cleanup = async (): Promise<void> => {
-    const pool = new pg.Pool({ connectionString: DATABASE_URL });
-    await dropTable(pool, table);
-    await pool.end();
-  };
-  return { args: ['postgres', DATABASE_URL, table], cleanup };
-});
-
-describeOnCluster('MySQLStore (MariaDB)', describeWithMySQL, async () => {
-  const table = uniqueMySQLTable('many_processes');
-  const cleanup = async (): Promise<void> => {
-    const pool = testPool();
-    await dropMySQLTable(pool, table);
-    await pool.end();
-  };
-  return { args: ['mysql', MYSQL_URL, table], cleanup };
-});
-
-describeOnCluster('SQLiteStore file', describe, async () => ({
-  args: ['sqlite', await tempDatabase('many-processes')],
-  cleanup: cleanUp,
-}));
+for (const target of [redisShared, postgresShared, mysqlShared, sqliteShared]) describeOnCluster(target, await target.reachable());
