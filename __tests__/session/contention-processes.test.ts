@@ -4,12 +4,8 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { fork, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import pg from 'pg';
-import { exited, nextMessage, removeTempDirs, tempDir } from '../helpers/file-store.js';
-import { dropTable, uniqueTable } from '../helpers/postgres-store.js';
-import { deleteKeys, uniquePrefix } from '../helpers/redis-store.js';
-import { DATABASE_URL, postgresReachable, REDIS_URL, redisReachable } from '../helpers/services.js';
+import { exited, nextMessage, removeTempDirs } from '../helpers/file-store.js';
+import { fileShared, postgresShared, redisShared } from '../helpers/shared-store-targets.js';
 
 const WRITES = 200;
 const PROCESSES = 4;
@@ -58,39 +54,12 @@ async function hammer(args: string[]): Promise<{ failures: string[]; missing: st
   }
 }
 
-/** The children's arguments for a RedisStore under `prefix`, and the removal of its keys. */
-function redisArgs(prefix: string): { args: string[]; cleanup: () => Promise<void> } {
-  const cleanup = async (): Promise<void> => {
-    const client = new Redis(REDIS_URL);
-    await deleteKeys(client, prefix);
-    client.disconnect();
-  };
-  return { args: ['redis', REDIS_URL, prefix], cleanup };
-}
-
-/** The children's arguments for a PostgresStore on `table`, and the drop of the table. */
-function postgresArgs(table: string): { args: string[]; cleanup: () => Promise<void> } {
-  const cleanup = async (): Promise<void> => {
-    const pool = new pg.Pool({ connectionString: DATABASE_URL });
-    await dropTable(pool, table);
-    await pool.end();
-  };
-  return { args: ['postgres', DATABASE_URL, table], cleanup };
-}
-
-/** Each store: whether its service answers, and the child's arguments with the cleanup after. */
-const targets: [string, () => Promise<boolean>, () => Promise<{ args: string[]; cleanup: () => Promise<void> }>][] = [
-  ['RedisStore', redisReachable, async () => redisArgs(uniquePrefix('contention'))],
-  ['PostgresStore', postgresReachable, async () => postgresArgs(uniqueTable('contention'))],
-  ['FileStore', async () => true, async () => ({ args: ['file', await tempDir('contention')], cleanup: async () => undefined })],
-];
-
 describe(`a session written in parallel by ${PROCESSES} processes`, () => {
-  it.each(targets)(
-    `lands all ${WRITES} writes on %s, each a 200`,
-    async (_name, reachable, prepare) => {
+  it.each([redisShared, postgresShared, fileShared])(
+    `lands all ${WRITES} writes on $name, each a 200`,
+    async ({ reachable, prepare }) => {
       if (!(await reachable())) return;
-      const { args, cleanup } = await prepare();
+      const { args, cleanup } = await prepare('contention');
       try {
         expect(await hammer(args)).toEqual({ failures: [], missing: [], start: 1 });
       } finally {
