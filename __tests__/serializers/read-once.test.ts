@@ -104,6 +104,23 @@ describe('assertCarries(value, carries) reading each value once', () => {
     expect(refusalOf(msgpackSerializer(), { error })).toMatchObject({ path: 'error.message', type: 'accessor property' });
   });
 
+  it.each([
+    ['jsonSerializer()', () => jsonSerializer()],
+    ['superjsonSerializer()', () => superjsonSerializer()],
+    ['msgpackSerializer()', () => msgpackSerializer()],
+  ])('refuses a getter on an array element without calling it, under %s', (_name, make) => {
+    let calls = 0;
+    const list = Object.defineProperty([1, 2], 1, {
+      get: () => {
+        calls++;
+        return 2;
+      },
+      enumerable: true,
+    });
+    expect(refusalOf(make(), { list })).toMatchObject({ path: 'list[1]', type: 'accessor property' });
+    expect(calls).toBe(0);
+  });
+
   it('refuses a Proxy at the root, and one nested in a Map or an Error cause', () => {
     expect(refusalOf(jsonSerializer(), new Proxy({}, {})).path).toBe('');
     expect(() => assertCarries({ m: new Map([['k', new Proxy([], {})]]) }, MSGPACK_CARRIES)).toThrow(/`m\.get\("k"\)` is a Proxy/);

@@ -11,8 +11,8 @@ import { Walker } from './walker.js';
  * Read once: the encoder reads the value again after this check, so whatever could answer the
  * two reads differently is refused: a Proxy (its traps run on every read, and none is run here)
  * and an accessor property (a getter or setter on an object or an Error, a getter on an array
- * element). Object properties are read through their descriptors, so their getters never run;
- * an array element is read, then refused if a getter answered.
+ * element). No getter runs: object properties are read through their descriptors, and an array
+ * element is looked at for a getter before it is read.
  */
 export function assertCarries(value: unknown, carries: Carries, maxDepth: number = MAX_DEPTH): void {
   const refusal = new Walker(compileCarries(carries), maxDepth, true).visit(value, 1);

@@ -71,19 +71,20 @@ const { propertyIsEnumerable } = Object.prototype;
 
 const BOXES = new Set<object>([String, Number, Boolean, BigInt, Symbol].map((ctor) => ctor.prototype as object));
 
-/** Own and for-in keys differ: a non-enumerable own property, or an enumerable inherited one (a polluted prototype). */
+/**
+ * More own names than for-in keys (inherited ones are refused as they come): a non-enumerable own
+ * property, which serializers skip.
+ */
 export function hiddenKey(value: object, names: readonly string[]): Refusal {
-  const hidden = names.find((name) => !propertyIsEnumerable.call(value, name));
-  if (hidden !== undefined) {
-    const refusal = refuse('non-enumerable property', 'is a non-enumerable property, which serializers skip');
-    refusal.segments.push(propertySegment(hidden));
-    return refusal;
-  }
-  let inherited = '';
-  for (const key in value) if (!Object.hasOwn(value, key)) inherited = key;
-  const refusal = refuse('inherited property', 'is an enumerable property inherited from a prototype, which serializers skip');
-  refusal.segments.push(propertySegment(inherited));
+  const hidden = names.find((name) => !propertyIsEnumerable.call(value, name)) ?? '';
+  const refusal = refuse('non-enumerable property', 'is a non-enumerable property, which serializers skip');
+  refusal.segments.push(propertySegment(hidden));
   return refusal;
+}
+
+/** A key for-in gives that is not an own property: an enumerable one on a (polluted) prototype. */
+export function refuseInherited(): Refusal {
+  return refuse('inherited property', 'is an enumerable property inherited from a prototype, which serializers skip');
 }
 
 export function refuseInstance(proto: object, serializer: string): Refusal {

@@ -21,6 +21,7 @@ import {
   hiddenKey,
   propertySegment,
   refuse,
+  refuseInherited,
   refuseInstance,
   refuseLoneSurrogate,
   refuseNonFinite,
@@ -181,10 +182,11 @@ export class Walker {
         let child: unknown;
         if (checkKeys) {
           // Read once, through the descriptor: a getter is refused, never called. An inherited
-          // key has none; the count below then differs from the own names and hiddenKey names it.
+          // key has no own descriptor; an accessor's has no `writable`.
           const descriptor = getOwnPropertyDescriptor(value, key);
-          if (descriptor === undefined) continue;
-          if (descriptor.get !== undefined || descriptor.set !== undefined) {
+          if (descriptor === undefined) {
+            refusal = refuseInherited();
+          } else if (descriptor.writable === undefined) {
             refusal = refuseAccessor();
           } else {
             child = descriptor.value;
@@ -213,15 +215,18 @@ export class Walker {
     if (counted !== undefined) return counted;
     const checkKeys = this.#checkKeys;
     for (let i = 0; i < length; i++) {
+      // Looked for before the read, so a getter never runs; no descriptor is allocated per
+      // element. A setter alone reads undefined every time. Decoders make no accessors.
+      if (checkKeys && hasGetter(value, i)) {
+        const refusal = refuseAccessor();
+        refusal.segments.push(`[${i}]`);
+        return refusal;
+      }
       const child = value[i];
       if (this.#skipPrimitives && child !== undefined && isSkippable(child)) continue;
       let refusal: Refusal | undefined;
       if (child === undefined && !(i in value)) {
         refusal = refuse('sparse array', 'is a hole in a sparse array, which comes back as `undefined` or `null`');
-      } else if (checkKeys && hasGetter(value, i)) {
-        // Checked after the read (a getter ran once), but before anything is encoded; no
-        // descriptor is allocated per element. A setter alone reads undefined both times.
-        refusal = refuseAccessor();
       }
       refusal ??= this.visit(child, depth + 1);
       if (refusal !== undefined) {
