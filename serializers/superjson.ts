@@ -11,6 +11,7 @@ import {
   declaresBigint,
   longDecimalPath,
   MAX_BIGINT_DIGITS,
+  mayNameBigint,
   resolveMaxDepth,
   type Carries,
   type StrictOptions,
@@ -101,8 +102,9 @@ export function superjsonSerializer(options?: SuperjsonSerializerOptions): Seria
       assertCarries(value, carries, maxDepth);
       // assertCarries has checked every value against what superjson carries.
       const payload = instance.serialize(value as Parameters<SuperJSON['serialize']>[0]);
+      const text = JSON.stringify(payload);
       // The rule deserialize applies, on the same shape, so nothing is stored that could not load.
-      const path = longDecimalPathIfBigint(payload);
+      const path = mayNameBigint(text) ? longDecimalPathIfBigint(payload) : undefined;
       if (path !== undefined) {
         throw new SerializationError({
           path,
@@ -112,13 +114,14 @@ export function superjsonSerializer(options?: SuperjsonSerializerOptions): Seria
           reason: `is a string of more than ${MAX_BIGINT_DIGITS} digits in data that holds a bigint: superjson writes bigints as digit strings, and loading refuses long ones before parsing them`,
         });
       }
-      return encoder.encode(JSON.stringify(payload));
+      return encoder.encode(text);
     },
     deserialize(bytes: Uint8Array): unknown {
-      const payload: unknown = JSON.parse(decoder.decode(bytes));
+      const text = decoder.decode(bytes);
+      const payload: unknown = JSON.parse(text);
       if (!isPayload(payload)) throw new SyntaxError('koa-session-kit: not superjson session data (expected { json, meta? })');
       // Before superjson's BigInt() reads any string: that parse costs more than linear time in the digits.
-      if (longDecimalPathIfBigint(payload) !== undefined) {
+      if (mayNameBigint(text) && longDecimalPathIfBigint(payload) !== undefined) {
         throw new RangeError(
           `koa-session-kit: stored superjson data declares a bigint and holds a string of more than ${MAX_BIGINT_DIGITS} digits`,
         );

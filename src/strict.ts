@@ -12,5 +12,5 @@ export {
 export type { Carries, StrictOptions, UndefinedPropertyPolicy } from './strict/carries.js';
 export { assertCarries } from './strict/encoded.js';
 export { assertDecoded } from './strict/decoded.js';
-export { declaresBigint, longDecimalPath } from './strict/decimals.js';
+export { declaresBigint, longDecimalPath, mayNameBigint } from './strict/decimals.js';
 export { BIGINT_TYPED_ARRAYS, NUMBER_TYPED_ARRAYS } from './strict/builtins.js';
