@@ -30,22 +30,40 @@ export interface NodeRedisCluster extends Emitter {
   readonly isOpen: boolean;
 }
 
-type Methods = Record<'sendCommand' | 'withTypeMapping' | 'nodeClient' | 'scanIterator' | 'hGetAll', unknown>;
+/** Methods that tell node-redis's objects apart (each present since `redis` 5). */
+type Marker = 'sendCommand' | 'withTypeMapping' | 'createPool' | 'scanIterator' | 'nodeClient' | 'getSlotMaster' | 'execute' | 'acquire';
 
 /** A node-redis client or cluster, and which of the two. */
 export type NodeRedisTarget = { kind: 'client'; client: NodeRedisClient } | { kind: 'cluster'; client: NodeRedisCluster };
 
+function markers(value: object): (name: Marker) => boolean {
+  const methods = value as Partial<Record<Marker, unknown>>;
+  return (name) => typeof methods[name] === 'function';
+}
+
 /**
- * `value` as a node-redis client or cluster (5 or later: `withTypeMapping` is new in 5), or
- * undefined. Only a cluster has `nodeClient`; only a single client has `scanIterator`.
+ * `value` as a node-redis client or cluster, or undefined. `withTypeMapping` is new in `redis` 5;
+ * only a client can `createPool`, and only a cluster has `getSlotMaster` and `nodeClient`.
  */
 export function asNodeRedis(value: object): NodeRedisTarget | undefined {
-  const methods = value as Partial<Methods>;
-  const has = (name: keyof Methods): boolean => typeof methods[name] === 'function';
-  if (!has('sendCommand') || !has('withTypeMapping') || !has('hGetAll')) return undefined;
-  // The markers above are what tells the two shapes apart; TypeScript cannot follow them.
-  if (has('nodeClient')) return { kind: 'cluster', client: value as NodeRedisCluster };
-  return has('scanIterator') ? { kind: 'client', client: value as NodeRedisClient } : undefined;
+  const has = markers(value);
+  if (!has('sendCommand') || !has('withTypeMapping')) return undefined;
+  // The markers are what tells the two shapes apart; TypeScript cannot follow them.
+  if (has('getSlotMaster') && has('nodeClient')) return { kind: 'cluster', client: value as NodeRedisCluster };
+  if (has('createPool') && has('scanIterator')) return { kind: 'client', client: value as NodeRedisClient };
+  return undefined;
+}
+
+/**
+ * What to call a node-redis object the store does not take, for the TypeError (their classes are
+ * all named `Class`, which would say nothing); undefined when it is none of them.
+ */
+export function nodeRedisMisfit(value: object): string | undefined {
+  const has = markers(value);
+  if (!has('sendCommand') || !has('withTypeMapping')) return undefined;
+  if (has('execute')) return 'a node-redis pool from `createClientPool()`';
+  if (has('acquire')) return 'a node-redis sentinel from `createSentinel()`';
+  return 'a node-redis object of another kind';
 }
 
 /**
