@@ -15,6 +15,8 @@ const BUFFERS = { typeMapping: { 36: Buffer } } as const;
 /** What the store uses of a node-redis client from `createClient()`. */
 export interface NodeRedisClient extends Emitter {
   sendCommand(args: ReadonlyArray<RedisArgument>, options?: typeof BUFFERS): Promise<unknown>;
+  /** Only a client has it (a pool's `sendCommand` looks the same): the marker `asNodeRedis` checks. */
+  createPool(...args: never[]): unknown;
   readonly isOpen: boolean;
 }
 
@@ -26,7 +28,9 @@ export interface NodeRedisCluster extends Emitter {
     args: ReadonlyArray<RedisArgument>,
     options?: typeof BUFFERS,
   ): Promise<unknown>;
+  /** Only a cluster has these: the markers `asNodeRedis` checks. */
   nodeClient(...args: never[]): unknown;
+  getSlotMaster(...args: never[]): unknown;
   readonly isOpen: boolean;
 }
 
