@@ -73,7 +73,7 @@ const DEFAULT_PREFIX = 'sess:';
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 /**
  * ioredis waits for ever on a hung Redis, and retries a command through 20 reconnections (over a
- * minute) on a dead one. Session commands are one script each: five seconds is a Redis in trouble.
+ * minute) on a dead one. A session operation is one or two short commands: five seconds is a Redis in trouble.
  */
 const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 /** Where an owner's set of session ids lives, after the prefix (see `redis/scripts.ts`). */
@@ -121,7 +121,7 @@ function checkRedisOptions(options: RedisStoreOptions): RedisDriver | undefined 
   return client === undefined ? undefined : driverFor(client);
 }
 
-/** Bytes as ioredis sends them verbatim: a Buffer view over the same memory, no copy. */
+/** Bytes as both clients send them verbatim: a Buffer view over the same memory, no copy. */
 function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }

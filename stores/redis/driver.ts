@@ -7,8 +7,6 @@ export type Reply = Buffer | number | null | Reply[];
 
 /** The few Redis calls the store makes, each on one key, so each is routed to that key's node on a cluster. */
 export interface RedisDriver {
-  /** Which library and mode, for messages: `ioredis Redis`, `node-redis cluster`, … */
-  readonly label: string;
   /** HMGET, the values as Buffers. */
   hmget(key: string, fields: readonly string[]): Promise<(Buffer | null)[]>;
   /** Runs one of the store's scripts with `key` as its only key (EVALSHA, EVAL when Redis lacks it). */

@@ -23,7 +23,6 @@ export function ioredisDriver(client: Redis | Cluster): RedisDriver {
   // The methods defineCommand just added, looked up by name: ioredis types them nowhere.
   const commands = client as unknown as Record<string, DefinedCommand>;
   return {
-    label: client.isCluster ? 'ioredis Cluster' : 'ioredis Redis',
     hmget: (key, fields) => client.hmgetBuffer(key, ...fields),
     run: (script, key, args) => commands[`${script.name}Buffer`]!.call(client, key, ...args),
     members: (key) => client.smembers(key),

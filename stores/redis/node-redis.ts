@@ -99,8 +99,8 @@ export function nodeRedisDriver(target: NodeRedisTarget): RedisDriver {
       ? (key: string, args: Arg[]) => target.client.sendCommand(key, false, args, BUFFERS)
       : (_key: string, args: Arg[]) => target.client.sendCommand(args, BUFFERS);
   const call = async (key: string, args: Arg[]): Promise<Reply> => asReply(await send(key, args));
+  // HMGET answers bulk strings or nils, SMEMBERS bulk strings: Buffers under BUFFERS.
   return {
-    label: `node-redis ${target.kind}`,
     hmget: async (key, fields) => (await call(key, ['HMGET', key, ...fields])) as (Buffer | null)[],
     async run(script: Script, key, args) {
       try {
