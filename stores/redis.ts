@@ -20,6 +20,8 @@ import { openIoredis, type OwnClient } from './redis/ioredis.js';
 import { SCRIPTS, type Arg } from './redis/scripts.js';
 
 export type { RedisClient } from './redis/clients.js';
+export type { IoredisClient } from './redis/ioredis.js';
+export type { NodeRedisClient, NodeRedisCluster } from './redis/node-redis.js';
 
 /** Options for {@link RedisStore}: give exactly one of `client` and `url`. */
 export interface RedisStoreOptions {

@@ -1,16 +1,15 @@
 /** Which Redis client the app passed to RedisStore, told apart by the client object itself. */
 
-import type { Cluster, Redis } from 'ioredis';
 import { describeValue, optionError } from '../../src/option-checks.js';
 import type { RedisDriver } from './driver.js';
-import { ioredisDriver, isIoredis } from './ioredis.js';
+import { ioredisDriver, isIoredis, type IoredisClient } from './ioredis.js';
 import { asNodeRedis, nodeRedisDriver, nodeRedisMisfit, type NodeRedisClient, type NodeRedisCluster } from './node-redis.js';
 
 /**
  * A client RedisStore accepts: an ioredis `Redis` (standalone or Sentinel) or `Cluster`, or a
  * node-redis (`redis` 5 or later) client from `createClient()` or cluster from `createCluster()`.
  */
-export type RedisClient = Redis | Cluster | NodeRedisClient | NodeRedisCluster;
+export type RedisClient = IoredisClient | NodeRedisClient | NodeRedisCluster;
 
 /** What the TypeError for anything else says is accepted. */
 const ACCEPTED =

@@ -1,11 +1,27 @@
 /** RedisStore's driver for ioredis (`Redis` or `Cluster`), and the client it makes from a `url`. */
 
-import type { Cluster, Redis } from 'ioredis';
-import { listenForErrors, type RedisDriver, type Reply } from './driver.js';
+import { listenForErrors, type Emitter, type RedisDriver, type Reply } from './driver.js';
 import { SCRIPTS, type Arg } from './scripts.js';
 
+/**
+ * What the store uses of an ioredis `Redis` or `Cluster`. Spelt out rather than imported, so an
+ * app on node-redis compiles without ioredis installed, `skipLibCheck` or not.
+ */
+export interface IoredisClient extends Emitter {
+  /** Registers a script as a method (and its `<name>Buffer` variant). */
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
+  /** HMGET, the values as Buffers. */
+  hmgetBuffer(key: string, ...fields: string[]): Promise<(Buffer | null)[]>;
+  /** SMEMBERS. */
+  smembers(key: string): Promise<string[]>;
+  /** SREM. */
+  srem(key: string, ...members: string[]): Promise<number>;
+  /** True on a `Cluster`. */
+  readonly isCluster: boolean;
+}
+
 /** Whether `value` is an ioredis `Redis` or `Cluster`: methods only ioredis has, and its own mode flag. */
-export function isIoredis(value: object): value is Redis | Cluster {
+export function isIoredis(value: object): value is IoredisClient {
   const client = value as { defineCommand?: unknown; hmgetBuffer?: unknown; isCluster?: unknown };
   return typeof client.defineCommand === 'function' && typeof client.hmgetBuffer === 'function' && typeof client.isCluster === 'boolean';
 }
@@ -18,7 +34,7 @@ type DefinedCommand = (key: string, ...args: Arg[]) => Promise<Reply>;
  * SCRIPT FLUSH, a restart or a failover; ioredis also routes them by key on a Cluster) and speaks
  * the store's interface through it. The Buffer variants keep replies binary.
  */
-export function ioredisDriver(client: Redis | Cluster): RedisDriver {
+export function ioredisDriver(client: IoredisClient): RedisDriver {
   for (const { name, lua } of Object.values(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 1, lua });
   // The methods defineCommand just added, looked up by name: ioredis types them nowhere.
   const commands = client as unknown as Record<string, DefinedCommand>;

@@ -1,6 +1,5 @@
 /** RedisStore's driver for node-redis (the `redis` package, 5 or later): a `createClient()` client or a `createCluster()` cluster. */
 
-import type { RedisArgument } from 'redis';
 import { listenForErrors, type Emitter, type RedisDriver, type Reply } from './driver.js';
 import type { Arg, Script } from './scripts.js';
 
@@ -12,26 +11,29 @@ import type { Arg, Script } from './scripts.js';
  */
 const BUFFERS = { typeMapping: { 36: Buffer } } as const;
 
-/** What the store uses of a node-redis client from `createClient()`. */
+/**
+ * What the store uses of a node-redis client from `createClient()`. Spelt out rather than
+ * imported, so an app on ioredis compiles without `redis` installed, `skipLibCheck` or not.
+ */
 export interface NodeRedisClient extends Emitter {
-  sendCommand(args: ReadonlyArray<RedisArgument>, options?: typeof BUFFERS): Promise<unknown>;
+  /** How the store sends every command, asking for Buffers. */
+  sendCommand(args: ReadonlyArray<Arg>, options?: typeof BUFFERS): Promise<unknown>;
   /** Only a client has it (a pool's `sendCommand` looks the same): the marker `asNodeRedis` checks. */
   createPool(...args: never[]): unknown;
-  readonly isOpen: boolean;
 }
 
 /** What the store uses of a node-redis cluster from `createCluster()`. */
 export interface NodeRedisCluster extends Emitter {
+  /** How the store sends every command, routed by its one key. */
   sendCommand(
-    firstKey: RedisArgument | undefined,
+    firstKey: Arg | undefined,
     isReadonly: boolean | undefined,
-    args: ReadonlyArray<RedisArgument>,
+    args: ReadonlyArray<Arg>,
     options?: typeof BUFFERS,
   ): Promise<unknown>;
   /** Only a cluster has these: the markers `asNodeRedis` checks. */
   nodeClient(...args: never[]): unknown;
   getSlotMaster(...args: never[]): unknown;
-  readonly isOpen: boolean;
 }
 
 /** Methods that tell node-redis's objects apart (each present since `redis` 5). */
@@ -40,6 +42,7 @@ type Marker = 'sendCommand' | 'withTypeMapping' | 'createPool' | 'scanIterator' 
 /** A node-redis client or cluster, and which of the two. */
 export type NodeRedisTarget = { kind: 'client'; client: NodeRedisClient } | { kind: 'cluster'; client: NodeRedisCluster };
 
+/** Which of the marker methods `value` has. */
 function markers(value: object): (name: Marker) => boolean {
   const methods = value as Partial<Record<Marker, unknown>>;
   return (name) => typeof methods[name] === 'function';
