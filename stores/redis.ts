@@ -131,8 +131,9 @@ function asBuffer(data: Uint8Array): Buffer {
 /**
  * A store for several processes or machines: each session is a Redis hash whose TTL is the
  * session's own expiry, to the millisecond. Creates, versioned updates, touches and destroys are
- * single Lua scripts on the session's key, so they are atomic and cost one round trip; a destroyed
- * session is never written back by a late update. Data is stored as raw bytes. Works on ioredis
+ * single Lua scripts on the session's key, so they are atomic and cost one round trip (one more
+ * for the owner's set when the session has an owner); a destroyed session is never written back
+ * by a late update. Data is stored as raw bytes. Works on ioredis
  * and node-redis, standalone or cluster: every command touches one key. A session's owner is
  * indexed in a set per owner, kept in step by the order of its commands (see `redis/scripts.ts`).
  *
