@@ -21,6 +21,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const PACKAGE_ROOT = process.env.BENCH_PACKAGE_ROOT ?? ROOT;
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 /** The file `--against` writes into another checkout, so specifiers resolve through that checkout's package.json. */
 export const RESOLVER_FILE = 'bench-resolve.mjs';
@@ -81,6 +82,22 @@ export async function loadInternal(): Promise<typeof Internal> {
   }
   // Every export the bench uses was checked just above.
   return module as typeof Internal;
+}
+
+/**
+ * A module the built store entry `koa-session-kit/stores/<store>` imports (its SQL, its scripts),
+ * loaded from beside that entry, so a baseline sends exactly what the store in {@link PACKAGE_ROOT}
+ * sends. Not public: the bench types it from the store's sources, and skips when it is missing.
+ */
+export async function loadStorePart<T>(store: string, part: string): Promise<T> {
+  const entry = `koa-session-kit/stores/${store}`;
+  const url = new URL(`${store}/${part}.js`, await resolveEntry(entry)).href;
+  try {
+    // The caller names the source module whose build this is (`typeof import('../stores/...')`).
+    return (await import(url)) as T;
+  } catch {
+    throw new SkipScenario(`this version of the package has no ${fileURLToPath(url)} for the ${store} baseline`);
+  }
 }
 
 /** A named export that must be a constructor or factory; a clear skip when the entry lacks it. */
