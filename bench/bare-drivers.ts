@@ -1,9 +1,9 @@
 /**
  * Each database store's own statements (or scripts) through its bare driver, for the "store vs
  * bare driver" rows (issues 5 and 15). The SQL and Lua come from the built store's own modules
- * (stores/<name>/sql.ts, schema.ts, scripts.ts), so a baseline cannot drift from its store; the
- * parameters are bound in the order the store binds them; should the store change that order, the
- * baseline's requests fail or the run's sanity check does, so it never measures something else.
+ * (stores/<name>/sql.ts, schema.ts, scripts.ts), so a baseline cannot drift from its store. What a
+ * store change can still break is the order of the parameters, bound here as the store binds them:
+ * a new order shows as failing requests or a failed sanity check, unless it swaps two values of one type.
  */
 
 import { rm } from 'node:fs/promises';
@@ -24,13 +24,24 @@ async function firstContact<T>(service: string, where: string, call: () => Promi
     return await call();
   } catch (error) {
     await release();
-    throw new SkipScenario(`${service} is not reachable at ${where} (${String(error)})`);
+    throw new SkipScenario(`${service} is not reachable at ${withoutPassword(where)} (${String(error)})`);
+  }
+}
+
+/** A connection URL fit for a log line. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.href;
+  } catch {
+    return 'the configured URL';
   }
 }
 
 /** PostgresStore's statements through a bare `pg.Pool` of pg's default size (the store's own pool from a connection string). */
 export async function barePg(connectionString: string): Promise<BareDriver> {
-  const { statements } = await loadStorePart<typeof import('../stores/postgres/sql.js')>('postgres', 'sql');
+  const { statements } = await loadStorePart<typeof import('../stores/postgres/sql.js')>('postgres', 'sql', ['statements']);
   const pg = await import('pg');
   const table = `bench_bare_pg_${process.pid}`;
   const sql = statements({ table });
@@ -55,7 +66,7 @@ export async function barePg(connectionString: string): Promise<BareDriver> {
 
 /** MySQLStore's statements through a bare `mysql2/promise` pool of mysql2's default size (the store's own pool from a URI). */
 export async function bareMysql(uri: string): Promise<BareDriver> {
-  const { statements } = await loadStorePart<typeof import('../stores/mysql/sql.js')>('mysql', 'sql');
+  const { statements } = await loadStorePart<typeof import('../stores/mysql/sql.js')>('mysql', 'sql', ['statements']);
   const mysql = await import('mysql2/promise');
   const table = `bench_bare_mysql_${process.pid}`;
   const sql = statements(table);
@@ -84,7 +95,10 @@ export async function bareMysql(uri: string): Promise<BareDriver> {
  * two pragmas the store sets on a file it opens (WAL, synchronous NORMAL), each statement prepared once.
  */
 export async function bareSqlite(): Promise<BareDriver> {
-  const { createTableSql, statementsSql } = await loadStorePart<typeof import('../stores/sqlite/schema.js')>('sqlite', 'schema');
+  const { createTableSql, statementsSql } = await loadStorePart<typeof import('../stores/sqlite/schema.js')>('sqlite', 'schema', [
+    'createTableSql',
+    'statementsSql',
+  ]);
   const Database = (await import('better-sqlite3')).default;
   const dir = await scratchDir('bare-sqlite');
   const db = new Database(join(dir, 'sessions.db'), { timeout: 0 });
@@ -112,7 +126,7 @@ export async function bareSqlite(): Promise<BareDriver> {
  * ARGV its scripts document (stores/redis/scripts.ts).
  */
 export async function bareRedis(url: string): Promise<BareDriver> {
-  const { prepare } = await loadStorePart<typeof import('../stores/redis/scripts.js')>('redis', 'scripts');
+  const { prepare } = await loadStorePart<typeof import('../stores/redis/scripts.js')>('redis', 'scripts', ['prepare']);
   const { Redis: RedisClient } = await import('ioredis');
   const redis = new RedisClient(url, { maxRetriesPerRequest: 1, lazyConnect: true });
   await firstContact(

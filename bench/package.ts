@@ -87,17 +87,22 @@ export async function loadInternal(): Promise<typeof Internal> {
 /**
  * A module the built store entry `koa-session-kit/stores/<store>` imports (its SQL, its scripts),
  * loaded from beside that entry, so a baseline sends exactly what the store in {@link PACKAGE_ROOT}
- * sends. Not public: the bench types it from the store's sources, and skips when it is missing.
+ * sends. Not public: the bench types it from the store's sources, and skips when the module or one
+ * of the functions it uses (`names`) is missing.
  */
-export async function loadStorePart<T>(store: string, part: string): Promise<T> {
-  const entry = `koa-session-kit/stores/${store}`;
-  const url = new URL(`${store}/${part}.js`, await resolveEntry(entry)).href;
+export async function loadStorePart<T>(store: string, part: string, names: readonly (keyof T & string)[]): Promise<T> {
+  const url = new URL(`${store}/${part}.js`, await resolveEntry(`koa-session-kit/stores/${store}`)).href;
+  let module: Record<string, unknown>;
   try {
-    // The caller names the source module whose build this is (`typeof import('../stores/...')`).
-    return (await import(url)) as T;
+    module = (await import(url)) as Record<string, unknown>;
   } catch {
     throw new SkipScenario(`this version of the package has no ${fileURLToPath(url)} for the ${store} baseline`);
   }
+  for (const name of names) {
+    if (typeof module[name] !== 'function') throw new SkipScenario(`${fileURLToPath(url)} lacks \`${name}\` for the ${store} baseline`);
+  }
+  // Every function the caller uses was checked just above; the type is the source module's.
+  return module as T;
 }
 
 /** A named export that must be a constructor or factory; a clear skip when the entry lacks it. */
