@@ -1,13 +1,15 @@
 /** Builds the Koa app a scenario's server process runs: bare, koa-session 7, or koa-session-kit on some store. */
 
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import Koa, { type Context } from 'koa';
 import koaSession from 'koa-session';
 import { bareRoutes, objectView, routes, type BenchData, type SessionView } from './handlers.js';
-import { bareFileApp, barePgApp } from './baselines.js';
+import { bareMysql, barePg, bareRedis, bareSqlite, dropKeys } from './bare-drivers.js';
+import { bareDriverApp, bareFileApp, type BareDriver } from './baselines.js';
 import { floorApp } from './floor.js';
-import { DATABASE_URL, exported, loadEntry, REDIS_URL, scratchDir, SkipScenario, type BenchApp } from './package.js';
-import type { AppSpec } from './scenarios.js';
+import { DATABASE_URL, exported, loadEntry, MYSQL_URL, REDIS_URL, scratchDir, SkipScenario, type BenchApp } from './package.js';
+import type { AppSpec, BareDriverKind } from './scenarios.js';
 
 /** Keys for the signed id cookie (kit) and koa-session's signed cookies: the same for both. */
 export const APP_KEYS = ['bench-key-2026-0123456789abcdef0123456789', 'bench-key-older-0123456789abcdef01234567'];
@@ -44,7 +46,23 @@ export async function buildApp(spec: AppSpec): Promise<BenchApp> {
     case 'naive-file':
       return bareFileApp(newApp(), await scratchDir('naive-file'));
     case 'bare-pg':
-      return barePgApp(newApp(), DATABASE_URL);
+    case 'bare-mysql':
+    case 'bare-sqlite':
+    case 'bare-redis':
+      return bareDriverApp(newApp(), await bareDriver(spec.kind));
+  }
+}
+
+function bareDriver(kind: BareDriverKind): Promise<BareDriver> {
+  switch (kind) {
+    case 'bare-pg':
+      return barePg(DATABASE_URL);
+    case 'bare-mysql':
+      return bareMysql(MYSQL_URL);
+    case 'bare-sqlite':
+      return bareSqlite();
+    case 'bare-redis':
+      return bareRedis(REDIS_URL);
   }
 }
 
@@ -136,7 +154,19 @@ async function makeStore(kind: NonNullable<AppSpec['store']>): Promise<{ store: 
       const Store = await storeClass('postgres', 'PostgresStore');
       const table = `bench_kit_sessions_${process.pid}`;
       const store = new Store({ connectionString: DATABASE_URL, table });
-      return { store, release: () => dropTable(table) };
+      return { store, release: () => dropPgTable(table) };
+    }
+    case 'mysql': {
+      const Store = await storeClass('mysql', 'MySQLStore');
+      const table = `bench_kit_sessions_${process.pid}`;
+      const store = new Store({ uri: MYSQL_URL, table });
+      return { store, release: () => dropMySQLTable(table) };
+    }
+    case 'sqlite': {
+      const Store = await storeClass('sqlite', 'SQLiteStore');
+      const dir = await scratchDir('sqlite');
+      const store = new Store({ filename: join(dir, 'sessions.db') });
+      return { store, release: () => rm(dir, { recursive: true, force: true }) };
     }
     case 'redis': {
       const Store = await storeClass('redis', 'RedisStore');
@@ -159,7 +189,7 @@ async function makeStore(kind: NonNullable<AppSpec['store']>): Promise<{ store: 
   }
 }
 
-async function dropTable(table: string): Promise<void> {
+async function dropPgTable(table: string): Promise<void> {
   const pg = await import('pg');
   const client = new pg.default.Client({ connectionString: DATABASE_URL });
   await client.connect();
@@ -170,12 +200,12 @@ async function dropTable(table: string): Promise<void> {
   }
 }
 
-async function dropKeys(client: import('ioredis').Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await client.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  await client.quit();
+async function dropMySQLTable(table: string): Promise<void> {
+  const mysql = await import('mysql2/promise');
+  const connection = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 5000 });
+  try {
+    await connection.query(`DROP TABLE IF EXISTS \`${table}\``);
+  } finally {
+    await connection.end();
+  }
 }

@@ -1,6 +1,7 @@
 /**
- * The hand-written baselines the store issues ask for: a naive file store (issue 4) and the
- * PostgresStore statements issued through bare `pg` (issue 5). Same routes, same session data.
+ * The hand-written baselines the store issues ask for: a naive file store (issue 4), and each
+ * database store's own statements through its bare driver (issues 5 and 15; the drivers are in
+ * bare-drivers.ts). Same routes, same session data.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -9,16 +10,7 @@ import { join } from 'node:path';
 import type Koa from 'koa';
 import type { Context } from 'koa';
 import { objectView, routes, type SessionView } from './handlers.js';
-import { exported, loadEntry, SkipScenario, type BenchApp } from './package.js';
-
-/** The slice of the `Store` contract the probe below drives. */
-interface ProbedStore {
-  create(id: string, record: { data: Uint8Array; expires: number }): Promise<unknown>;
-  get(id: string): Promise<unknown>;
-  update(id: string, record: { data: Uint8Array; expires: number }, version: number): Promise<unknown>;
-  destroy(id: string): Promise<unknown>;
-  close?(): Promise<void>;
-}
+import type { BenchApp } from './package.js';
 
 const COOKIE = 'sid';
 const DAY_MS = 86_400_000;
@@ -77,79 +69,30 @@ export function bareFileApp(app: Koa, dir: string): BenchApp {
   return { app, close: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** PostgresStore's own SQL for the three operations a session request uses, as it sends them. */
-interface StoreSql {
-  table: string;
-  get: string;
-  create: string;
-  update: string;
+/**
+ * A store's three session operations as the bare driver sends them (bench/bare-drivers.ts): the
+ * store's own statements or scripts, without the store around them. Data is the session as JSON.
+ */
+export interface BareDriver {
+  /** The record under `id`, or undefined when there is none (or it expired, where the statement checks). */
+  get(id: string): Promise<{ data: Buffer; version: number } | undefined>;
+  create(id: string, data: Buffer, expires: number): Promise<unknown>;
+  /** The versioned update: written only while the record still has `version`. */
+  update(id: string, data: Buffer, expires: number, version: number): Promise<unknown>;
+  /** Drops what the baseline made (its table, its keys) and ends the connection. */
+  close(): Promise<void>;
 }
 
 /**
- * Captures the statements PostgresStore sends (get, create, versioned update) by giving it a pool
- * that records each query, so the baseline issues exactly the same SQL and only the middleware
- * around it differs. The store also creates the baseline's table, with its own DDL. Skips the
- * scenario when the store is missing or its parameters no longer come in the order used here.
+ * The baseline issues 5 and 15 ask for: a store's own statements through its bare driver, JSON in
+ * a binary column (or hash field), the id in an unsigned cookie. One get per request with a
+ * cookie; after the handler, a create for a new session or a versioned update for a changed one.
  */
-async function storeStatements(pg: typeof import('pg'), connectionString: string, table: string): Promise<StoreSql> {
-  const entry = 'koa-session-kit/stores/postgres';
-  const PostgresStore = exported<new (options: Record<string, unknown>) => ProbedStore>(await loadEntry(entry), 'PostgresStore', entry);
-  const pool = new pg.default.Pool({ connectionString, max: 1, connectionTimeoutMillis: 5000 });
-  const seen: { text: string; values: unknown[] }[] = [];
-  const recording = new Proxy(pool, {
-    get(target, property) {
-      if (property === 'query') {
-        return (text: string, values?: unknown[]) => {
-          if (values !== undefined) seen.push({ text, values });
-          return target.query(text, values);
-        };
-      }
-      const value: unknown = Reflect.get(target, property);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
-  const store = new PostgresStore({ pool: recording, table, pruneInterval: false });
-  const id = 'bench-probe-'.padEnd(43, '0');
-  const data = Buffer.from('{}');
-  const expires = Date.now() + DAY_MS;
-  try {
-    await store.create(id, { data, expires });
-    await store.get(id);
-    await store.update(id, { data, expires }, 1);
-    await store.destroy(id);
-  } finally {
-    await store.close?.();
-    await pool.end();
-  }
-  const [create, get, update] = seen.filter((query) => query.values[0] === id);
-  const shaped = (query: { values: unknown[] } | undefined, length: number): boolean =>
-    query !== undefined && query.values.length === length && (length < 3 || query.values[2] === expires);
-  if (create === undefined || get === undefined || update === undefined || !shaped(create, 4) || !shaped(get, 2) || !shaped(update, 5)) {
-    throw new SkipScenario(
-      'PostgresStore sends its statements with other parameters than bench/baselines.ts expects ([id, now] for get, [id, data, expires, now(, version)] for writes)',
-    );
-  }
-  return { table, get: get.text, create: create.text, update: update.text };
-}
-
-interface Row {
-  data: Buffer;
-  expires: number;
-  version: number;
-}
-
-/**
- * Issue 5's baseline: PostgresStore's own SELECT and versioned UPDATE (or INSERT for a new session)
- * through a bare `pg.Pool` of pg's default size, JSON in `bytea`, the id in an unsigned cookie.
- */
-export async function barePgApp(app: Koa, connectionString: string): Promise<BenchApp> {
-  const pg = await import('pg');
-  const sql = await storeStatements(pg, connectionString, `bench_bare_pg_${process.pid}`);
-  const pool = new pg.default.Pool({ connectionString, connectionTimeoutMillis: 5000 });
+export function bareDriverApp(app: Koa, driver: BareDriver): BenchApp {
   const slot = viewSlot();
   app.use(async (ctx, next) => {
     const id = ctx.cookies.get(COOKIE, { signed: false });
-    const row = id === undefined ? undefined : (await pool.query<Row>(sql.get, [id, Date.now()])).rows[0];
+    const row = id === undefined ? undefined : await driver.get(id);
     const session = row === undefined ? {} : (JSON.parse(row.data.toString('utf8')) as Record<string, unknown>);
     const before = JSON.stringify(session);
     slot.put(ctx, objectView(session));
@@ -158,18 +101,12 @@ export async function barePgApp(app: Koa, connectionString: string): Promise<Ben
     if (after === before) return;
     const expires = Date.now() + DAY_MS;
     if (row === undefined || id === undefined) {
-      await pool.query(sql.create, [idFor(ctx, undefined), Buffer.from(after), expires, Date.now()]);
+      await driver.create(idFor(ctx, undefined), Buffer.from(after), expires);
       return;
     }
-    await pool.query(sql.update, [id, Buffer.from(after), expires, Date.now(), row.version]);
+    await driver.update(id, Buffer.from(after), expires, row.version);
     ctx.cookies.set(COOKIE, id, cookieOptions(expires));
   });
   app.use(routes(slot.take));
-  return {
-    app,
-    close: async () => {
-      await pool.query(`DROP TABLE IF EXISTS "${sql.table}"`);
-      await pool.end();
-    },
-  };
+  return { app, close: () => driver.close() };
 }

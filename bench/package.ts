@@ -21,6 +21,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const PACKAGE_ROOT = process.env.BENCH_PACKAGE_ROOT ?? ROOT;
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 /** The file `--against` writes into another checkout, so specifiers resolve through that checkout's package.json. */
 export const RESOLVER_FILE = 'bench-resolve.mjs';
@@ -81,6 +82,27 @@ export async function loadInternal(): Promise<typeof Internal> {
   }
   // Every export the bench uses was checked just above.
   return module as typeof Internal;
+}
+
+/**
+ * A module the built store entry `koa-session-kit/stores/<store>` imports (its SQL, its scripts),
+ * loaded from beside that entry, so a baseline sends exactly what the store in {@link PACKAGE_ROOT}
+ * sends. Not public: the bench types it from the store's sources, and skips when the module or one
+ * of the functions it uses (`names`) is missing.
+ */
+export async function loadStorePart<T>(store: string, part: string, names: readonly (keyof T & string)[]): Promise<T> {
+  const url = new URL(`${store}/${part}.js`, await resolveEntry(`koa-session-kit/stores/${store}`)).href;
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(url)) as Record<string, unknown>;
+  } catch {
+    throw new SkipScenario(`this version of the package has no ${fileURLToPath(url)} for the ${store} baseline`);
+  }
+  for (const name of names) {
+    if (typeof module[name] !== 'function') throw new SkipScenario(`${fileURLToPath(url)} lacks \`${name}\` for the ${store} baseline`);
+  }
+  // Every function the caller uses was checked just above; the type is the source module's.
+  return module as T;
 }
 
 /** A named export that must be a constructor or factory; a clear skip when the entry lacks it. */

@@ -5,12 +5,16 @@ export interface AppSpec {
   /**
    * `bare`: Koa, no session; `bare-middleware`: the same with one empty async middleware in front
    * (what any middleware that acts after the handler costs, the floor for untouched routes); `floor`: the least a session with the kit's guarantees can do
-   * (bench/floor.ts); `naive-file` / `bare-pg`: the hand-written baselines issues 4 and 5 ask for.
+   * (bench/floor.ts); `naive-file`: issue 4's hand-written file baseline; `bare-<driver>`: a
+   * store's own statements through its bare driver (issues 5 and 15, bench/bare-drivers.ts).
    */
-  readonly kind: 'bare' | 'bare-middleware' | 'koa-session' | 'kit' | 'floor' | 'naive-file' | 'bare-pg';
-  readonly store?: 'memory' | 'file' | 'file-nofsync' | 'postgres' | 'redis' | 'cookie';
+  readonly kind: 'bare' | 'bare-middleware' | 'koa-session' | 'kit' | 'floor' | 'naive-file' | BareDriverKind;
+  readonly store?: 'memory' | 'file' | 'file-nofsync' | 'postgres' | 'mysql' | 'sqlite' | 'redis' | 'cookie';
   readonly serializer?: 'json' | 'superjson' | 'msgpack';
 }
+
+/** The database stores' baselines: each store's own statements through its bare driver. */
+export type BareDriverKind = 'bare-pg' | 'bare-mysql' | 'bare-sqlite' | 'bare-redis';
 
 /** The three routes every app answers; see `handlers.ts`. */
 export type Route = '/write' | '/read' | '/untouched';
@@ -63,8 +67,18 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario('postgres-read', 'kit PostgresStore, read-only', kit('postgres'), '/read'),
   scenario('bare-pg-write', 'bare pg (same statements), write', { kind: 'bare-pg' }, '/write', 'seeded'),
   scenario('bare-pg-read', 'bare pg (same statements), read-only', { kind: 'bare-pg' }, '/read', 'seeded'),
+  scenario('mysql-write', 'kit MySQLStore, write', kit('mysql'), '/write'),
+  scenario('mysql-read', 'kit MySQLStore, read-only', kit('mysql'), '/read'),
+  scenario('bare-mysql-write', 'bare mysql2 (same statements), write', { kind: 'bare-mysql' }, '/write', 'seeded'),
+  scenario('bare-mysql-read', 'bare mysql2 (same statements), read-only', { kind: 'bare-mysql' }, '/read', 'seeded'),
+  scenario('sqlite-write', 'kit SQLiteStore, write', kit('sqlite'), '/write'),
+  scenario('sqlite-read', 'kit SQLiteStore, read-only', kit('sqlite'), '/read'),
+  scenario('bare-sqlite-write', 'bare better-sqlite3 (same statements), write', { kind: 'bare-sqlite' }, '/write', 'seeded'),
+  scenario('bare-sqlite-read', 'bare better-sqlite3 (same statements), read-only', { kind: 'bare-sqlite' }, '/read', 'seeded'),
   scenario('redis-write', 'kit RedisStore, write', kit('redis'), '/write'),
   scenario('redis-read', 'kit RedisStore, read-only', kit('redis'), '/read'),
+  scenario('bare-redis-write', 'bare ioredis (same scripts), write', { kind: 'bare-redis' }, '/write', 'seeded'),
+  scenario('bare-redis-read', 'bare ioredis (same commands), read-only', { kind: 'bare-redis' }, '/read', 'seeded'),
   scenario('cookie-write', 'kit CookieStore, write', kit('cookie'), '/write'),
   scenario('cookie-read', 'kit CookieStore, read-only', kit('cookie'), '/read'),
 ];
