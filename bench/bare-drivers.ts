@@ -122,11 +122,12 @@ export async function bareSqlite(): Promise<BareDriver> {
 
 /**
  * RedisStore's commands through a bare ioredis client: HMGET for a read, and the store's own Lua
- * scripts, registered the way the store registers them (`defineCommand`, so EVALSHA), with the
- * ARGV its scripts document (stores/redis/scripts.ts).
+ * scripts, registered the way the store registers them (stores/redis/ioredis.ts: defineCommand, so
+ * EVALSHA), with the ARGV its scripts document (stores/redis/scripts.ts).
  */
 export async function bareRedis(url: string): Promise<BareDriver> {
-  const { prepare } = await loadStorePart<typeof import('../stores/redis/scripts.js')>('redis', 'scripts', ['prepare']);
+  const { ioredisDriver } = await loadStorePart<typeof import('../stores/redis/ioredis.js')>('redis', 'ioredis', ['ioredisDriver']);
+  const { SCRIPTS } = await loadStorePart<typeof import('../stores/redis/scripts.js')>('redis', 'scripts', []);
   const { Redis: RedisClient } = await import('ioredis');
   const redis = new RedisClient(url, { maxRetriesPerRequest: 1, lazyConnect: true });
   await firstContact(
@@ -135,11 +136,10 @@ export async function bareRedis(url: string): Promise<BareDriver> {
     () => redis.connect(),
     () => redis.disconnect(),
   );
-  const client = prepare(redis);
+  const driver = ioredisDriver(redis);
   const prefix = `bench:bare:${process.pid}:`;
-  // id, data, expires as written, expiry for PEXPIREAT, the app's now, owner ('' for none).
-  const args = (id: string, data: Buffer, expires: number): [string, Buffer, string, string, string, string] => [
-    id,
+  // data, expires as written, expiry for PEXPIREAT, the app's now, owner ('' for none).
+  const args = (data: Buffer, expires: number): (string | Buffer)[] => [
     data,
     String(expires),
     String(Math.ceil(expires)),
@@ -148,11 +148,11 @@ export async function bareRedis(url: string): Promise<BareDriver> {
   ];
   return {
     get: async (id) => {
-      const [data, , version] = await client.hmgetBuffer(prefix + id, 'd', 'e', 'v', 'o');
-      return data == null || version == null ? undefined : { data, version: Number(version.toString()) };
+      const [data, , version] = await driver.hmget(prefix + id, ['d', 'e', 'v', 'o']);
+      return data == null || version == null ? undefined : { data: data as Buffer, version: Number(version.toString()) };
     },
-    create: (id, data, expires) => client.koaSessionKitV2Create(prefix + id, ...args(id, data, expires)),
-    update: (id, data, expires, version) => client.koaSessionKitV2Update(prefix + id, ...args(id, data, expires), String(version)),
+    create: (id, data, expires) => driver.run(SCRIPTS.create, prefix + id, args(data, expires)),
+    update: (id, data, expires, version) => driver.run(SCRIPTS.update, prefix + id, [...args(data, expires), String(version)]),
     close: () => dropKeys(redis, prefix),
   };
 }
