@@ -114,6 +114,14 @@ export function sideRatios(results: readonly SideCell[], sides: readonly Side[])
       }
       list.push(ratio);
     }
+    if (peer !== undefined && side.role === 'kit') {
+      // The steadier measure on a shared machine: each side's own CPU, whatever the neighbours did to req/s.
+      list.push({
+        name: `server CPU per request, ${peer.label} / ${side.label}, ${where}`,
+        value: 1 / pairRatio(result, peer, 'cpuMicrosPerRequest'),
+        detail: `${fmt(peer.cpuMicrosPerRequest, 0)} / ${fmt(result.cpuMicrosPerRequest, 0)} µs/req (medians)`,
+      });
+    }
     const plain = side.role === 'variant' ? find('kit', side.backend, result) : undefined;
     if (plain !== undefined) {
       list.push({
@@ -126,13 +134,14 @@ export function sideRatios(results: readonly SideCell[], sides: readonly Side[])
   return list;
 }
 
-const HEAD = ['load', 'side', 'req/s', 'server CPU µs/req', 'bumps acknowledged', 'updates lost', 'retries', 'non-2xx+err'];
+const HEAD = ['load', 'side', 'req/s', 'rounds ±', 'server CPU µs/req', 'bumps acknowledged', 'updates lost', 'retries', 'non-2xx+err'];
 
 function rows(results: readonly SideCell[]): string[][] {
   return results.map((r) => [
     cellName(r),
     r.label,
     fmt(r.rps, 0),
+    `±${fmt((50 * (Math.max(...r.rounds.map((x) => x.rps)) - Math.min(...r.rounds.map((x) => x.rps)))) / r.rps, 0)}%`,
     fmt(r.cpuMicrosPerRequest, 0),
     String(r.acked),
     r.lost === 0 ? '0' : `${r.lost} (${fmt((r.lost / Math.max(1, r.acked)) * 100, 1)}%)`,
@@ -145,13 +154,20 @@ function rows(results: readonly SideCell[]): string[][] {
 export function storesSection(run: StoresRun, when: string): string {
   const { config, results, skipped, ratios } = run;
   const backends = [...new Set(results.map((r) => r.backend))];
-  const tables = backends.map((b) => `### ${b}\n\n${markdownTable(HEAD, rows(results.filter((r) => r.backend === b)))}\n`).join('\n');
+  const table = (backend: string): string => {
+    const lines = markdownTable(HEAD, rows(results.filter((r) => r.backend === backend))).split('\n');
+    // The side is text: aligned left like the load.
+    lines[1] = lines[1]?.replace(/^\| --- \| ---: \|/, '| --- | --- |') ?? '';
+    return `### ${backend}\n\n${lines.join('\n')}\n`;
+  };
+  const tables = backends.map(table).join('\n');
   const notRun = skipped.length === 0 ? '' : `\nNot measured in this run: ${skipped.map((s) => `${s.label} (${s.reason})`).join('; ')}.\n`;
   return `## Stores side by side: \`npm run bench:stores\`
 
 ${when} ${config.rounds} interleaved round(s) of ${config.durationSeconds} s per side and load after a ${config.warmupSeconds} s warm-up.
-Every request reads its session and bumps its client's own counter in it; "updates lost" are bumps the
-server acknowledged that the stored counters do not hold afterwards. The file store is not compared: npm
+Every request reads its session and bumps its client's own counter in it. req/s and CPU are medians over
+rounds ("rounds ±": half the spread of req/s over the rounds); "bumps acknowledged" (2xx answers) and
+"updates lost" (acknowledged bumps the stored counters do not hold afterwards) are sums over the rounds. The file store is not compared: npm
 has no file store for koa-session (see bench/README.md).
 
 ${tables}${notRun}

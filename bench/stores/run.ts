@@ -63,10 +63,11 @@ function numberFlag(name: string, value: string | undefined, fallback: number, m
 }
 
 const config = {
-  // Five rounds of 2 s keep the whole run under ten minutes; on a shared machine req/s moves several-fold
-  // from one second to the next, and a median of five survives two bad rounds.
-  rounds: numberFlag('rounds', flags.rounds, flags.quick ? 1 : 5, 1, 20),
-  durationSeconds: numberFlag('duration', flags.duration, flags.quick ? 1 : 2, 1, 60),
+  // Ten rounds of 1 s keep the whole run under ten minutes. On a shared machine req/s moves several-fold
+  // within seconds: short rounds keep the two sides of a ratio close in time, and many of them give a
+  // median that survives a few bad ones.
+  rounds: numberFlag('rounds', flags.rounds, flags.quick ? 1 : 10, 1, 20),
+  durationSeconds: numberFlag('duration', flags.duration, 1, 1, 60),
   warmupSeconds: numberFlag('warmup', flags.warmup, flags.quick ? 0.5 : 2, 0, 30),
   quick: flags.quick,
 };
