@@ -55,9 +55,11 @@ export interface StoresRun {
   ratios: Ratio[];
 }
 
+/** A load as the tables name it. */
 export const cellName = (cell: Cell): string =>
   cell.clients === 1 ? '1 client' : `${cell.clients} clients, ${cell.shared ? 'one session' : 'a session each'}`;
 
+/** A side's rounds in one cell: medians of the rates, sums of the counts. */
 export function summarizeSide(side: Side, cell: Cell, rounds: SideRound[]): SideCell {
   const sum = (key: keyof SideRound): number => rounds.reduce((total, round) => total + round[key], 0);
   return {
