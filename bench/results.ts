@@ -22,6 +22,7 @@ import {
 } from './report.js';
 import type { ScaleResult } from './studies/memory-scale.js';
 import type { SerializerBenchResult } from './studies/serializers.js';
+import { storesSection, type StoresRun } from './stores/report.js';
 
 /** The machine a result was measured on. */
 export interface Machine {
@@ -57,6 +58,7 @@ interface Results {
   instructions: Stamped<InstructionResults>;
   'memory-scale': Stamped<ScaleResult>;
   serializers: Stamped<Record<string, SerializerBenchResult>>;
+  stores: Stamped<StoresRun>;
 }
 
 const DIR = join(ROOT, 'bench', 'results');
@@ -90,7 +92,7 @@ export async function writeResults<K extends keyof Results>(name: K, data: Resul
   await mkdir(DIR, { recursive: true });
   await writeFile(join(DIR, `${name}.json`), `${JSON.stringify(data, null, 2)}\n`);
   const all: Partial<Results> = {};
-  for (const key of ['http', 'instructions', 'memory-scale', 'serializers'] as const) {
+  for (const key of ['http', 'instructions', 'memory-scale', 'serializers', 'stores'] as const) {
     const file = join(DIR, `${key}.json`);
     // Each file was written by this module from the matching type.
     if (existsSync(file)) Object.assign(all, { [key]: JSON.parse(await readFile(file, 'utf8')) as Results[typeof key] });
@@ -111,6 +113,7 @@ function render(all: Partial<Results>): string {
   const sections = [
     all.http && httpSection(all.http),
     all.instructions && instructionsSection(all.instructions),
+    all.stores && storesSection(all.stores.result, when(all.stores)),
     all['memory-scale'] && scaleSection(all['memory-scale']),
     all.serializers && serializerSection(all.serializers),
   ].filter((section): section is string => section !== undefined);
