@@ -3,7 +3,7 @@
 import { callStore, isSessionStoreError, SessionStoreError, SessionTooLargeError } from './errors.js';
 import { emit, recordOf } from './events.js';
 import { digestId, generateId } from './id.js';
-import { sameBytes, updateWithRetries } from './conflicts.js';
+import { queueUpdate, sameBytes } from './conflicts.js';
 import { settleIdentity, toPlainObject, type SessionState } from './session.js';
 import { clearingLine, cookieLine, loadedValue, signedValue } from './set-cookie.js';
 import type { Loaded, Opened } from './load.js';
@@ -116,7 +116,7 @@ function commitStored(store: Store, slot: RequestSlot, opened: Opened, payload: 
   }
   const digest = loaded.digest as string; // server-side loads always carry a digest
   if (state.forced || state.metaChanged || state.ownerChanged || !sameBytes(payload, loaded.payload)) {
-    return setup.queue.run(digest, () => updateWithRetries(slot, store, state, payload, digest));
+    return queueUpdate(slot, store, state, payload, digest);
   }
   const now = Date.now();
   const expires = setup.expiresAt(state.maxAge, state.created, now);

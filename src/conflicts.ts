@@ -62,6 +62,8 @@ export function reapplyChanges(
   if (cleared) return new Map(current);
   const merged = new Map(fresh);
   for (const [key, value] of current) {
+    // A primitive that is the very value loaded serializes the same: no need to encode it twice.
+    if ((typeof value !== 'object' || value === null) && loaded.has(key) && Object.is(value, loaded.get(key))) continue;
     if (!loaded.has(key) || !sameBytes(encodeEntry(serializer, key, value), encodeEntry(serializer, key, loaded.get(key)))) {
       merged.set(key, value);
     }
@@ -70,43 +72,84 @@ export function reapplyChanges(
   return merged;
 }
 
+/** One request's commit of a loaded session's data. */
+interface Pending {
+  readonly slot: RequestSlot;
+  readonly state: SessionState;
+  readonly payload: Uint8Array;
+}
+
+const firstLine = (lines: (string | undefined)[]): string | undefined => lines[0];
+
 /**
- * Writes a loaded session's new data at the version it was loaded at; on a conflict, waits a
- * jittered backoff, reloads, re-applies this request's changes and tries again. Resolves to the Set-Cookie line to send: the session's, or one clearing the cookie when
- * another request destroyed the session meanwhile.
+ * Queues a loaded session's update behind this process's writes of the same id. An idle id (the
+ * usual case) is written at once. Commits that arrive while a write is in flight wait together and
+ * are written in one go when their turn comes: each one's key-level changes applied in arrival
+ * order on what the write ahead stored, as if they had run one after another, so one session's
+ * parallel requests cost one store write per turn instead of one each. A commit that changes
+ * maxAge or the owner, which the whole record shares, is written alone in its place.
  */
-export async function updateWithRetries(
+export function queueUpdate(
   slot: RequestSlot,
   store: Store,
   state: SessionState,
   payload: Uint8Array,
   digest: string,
 ): Promise<string | undefined> {
-  const { setup, ctx } = slot;
-  const loaded = slot.opened?.loaded as Loaded; // only a loaded session is updated
-  const value = loadedValue(slot, state.identity as string);
-  let version = loaded.version;
-  let created = state.created;
-  let maxAge = state.maxAge;
-  let owner = state.owner;
-  let bytes = payload;
-  let original: Map<string, unknown> | undefined;
-  /** Takes a newer copy of the record as the base: this request's changes re-applied on it. */
+  const { queue } = slot.setup;
+  const pending: Pending = { slot, state, payload };
+  if (state.metaChanged || state.ownerChanged || !queue.busy(digest)) {
+    return queue.run(digest, () => writeWithRetries(store, digest, [pending])).then(firstLine);
+  }
+  return queue.batch(digest, pending, (batch) => writeWithRetries(store, digest, batch));
+}
+
+/**
+ * Writes the members' data at the version the first loaded; on a conflict, waits a jittered
+ * backoff, reloads, re-applies every member's changes and tries again. Resolves to each member's
+ * Set-Cookie line: the session's, or one clearing the cookie when another request destroyed the
+ * session meanwhile.
+ */
+async function writeWithRetries(store: Store, digest: string, members: readonly Pending[]): Promise<(string | undefined)[]> {
+  const lead = members[0] as Pending;
+  const { setup } = lead.slot;
+  const loadedOf = (p: Pending): Loaded => p.slot.opened?.loaded as Loaded; // only a loaded session is updated
+  let version = loadedOf(lead).version;
+  let created = lead.state.created;
+  let maxAge = lead.state.maxAge;
+  let owner = lead.state.owner;
+  /** What each member loaded, decoded when a re-apply first needs it. */
+  const originals: (Map<string, unknown> | undefined)[] = [];
+  const originalOf = (i: number): Map<string, unknown> => {
+    let original = originals[i];
+    if (original === undefined) {
+      const before = setup.decode(loadedOf(members[i] as Pending).record);
+      original = typeof before === 'string' ? new Map() : before.data;
+      originals[i] = original;
+    }
+    return original;
+  };
+  /** The members' changes from `from` on, in arrival order, on `base`. */
+  const fold = (base: ReadonlyMap<string, unknown>, from: number): Uint8Array => {
+    let data = new Map(base);
+    for (let i = from; i < members.length; i++) {
+      const p = members[i] as Pending;
+      data = reapplyChanges(setup.serializer, originalOf(i), p.state.data, data, p.state.cleared);
+    }
+    return setup.serializer.serialize(toPlainObject(data));
+  };
+  let bytes = members.length === 1 ? lead.payload : fold(lead.state.data, 1);
+  /** Takes a newer copy of the record as the base: every member's changes re-applied on it. */
   const rebase = (fresh: Written): void => {
     version = fresh.version;
     const decoded = setup.decode(fresh.data);
-    if (typeof decoded === 'string') return; // unreadable: overwrite it with this request's data
-    if (original === undefined) {
-      const before = setup.decode(loaded.record);
-      original = typeof before === 'string' ? new Map() : before.data;
-    }
-    const merged = reapplyChanges(setup.serializer, original, state.data, decoded.data, state.cleared);
-    bytes = setup.serializer.serialize(toPlainObject(merged));
+    if (typeof decoded === 'string') return; // unreadable: overwrite it with this write's data
+    bytes = fold(decoded.data, 0);
     created = decoded.created;
-    maxAge = state.metaChanged ? state.maxAge : decoded.maxAge;
-    owner = state.ownerChanged ? state.owner : (fresh.owner ?? undefined);
+    maxAge = lead.state.metaChanged ? lead.state.maxAge : decoded.maxAge;
+    owner = lead.state.ownerChanged ? lead.state.owner : (fresh.owner ?? undefined);
   };
-  // A commit queued behind another of this process starts from what that one wrote, not from a
+  // A write queued behind another of this process starts from what that one wrote, not from a
   // version it already knows is gone: no failed write, no reload.
   const ahead = setup.queue.noteFor(digest);
   if (ahead !== undefined && ahead.version > version) rebase(ahead);
@@ -114,7 +157,7 @@ export async function updateWithRetries(
     const now = Date.now();
     const expires = setup.expiresAt(maxAge, created, now);
     // Formatted before the write: a cookie too large to send must not leave a record behind.
-    const line = cookieLine(setup, ctx, value, expires, now);
+    const lines = members.map((p) => cookieLine(setup, p.slot.ctx, loadedValue(p.slot, p.state.identity as string), expires, now));
     const data = setup.codec.encode(created, maxAge, bytes);
     let written: number | undefined;
     try {
@@ -124,8 +167,10 @@ export async function updateWithRetries(
     }
     if (written !== undefined) {
       setup.queue.leaveNote(digest, { version: written, data, owner });
-      if (setup.onEvent !== undefined) emit(setup, { type: 'saved', name: setup.name, record: recordOf(digest), touched: false });
-      return line;
+      if (setup.onEvent !== undefined) {
+        for (let i = 0; i < members.length; i++) emit(setup, { type: 'saved', name: setup.name, record: recordOf(digest), touched: false });
+      }
+      return lines;
     }
     if (attempt === MAX_CONFLICT_RETRIES) break;
     if (setup.onEvent !== undefined)
@@ -136,7 +181,7 @@ export async function updateWithRetries(
       // Never resurrected; the cookie is cleared only when the session was logged out, not moved.
       const moved = await wasReplaced(store, digest);
       debug('%s: session was %s by another request; not resurrecting it', setup.name, moved ? 'moved to a new id' : 'destroyed');
-      return moved ? undefined : clearingLine(setup, ctx);
+      return members.map((p) => (moved ? undefined : clearingLine(setup, p.slot.ctx)));
     }
     rebase(fresh);
   }

@@ -63,7 +63,7 @@ describe('concurrent requests on one session', () => {
     await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).get(`/set?k=k${i}&v=${i}`).set('Cookie', cookie).expect(200)));
     const all = (await a.get('/all').set('Cookie', cookie)).body as Record<string, string>;
     expect(Object.keys(all).sort()).toEqual(['seed', ...Array.from({ length: 20 }, (_, i) => `k${i}`)].sort());
-    expect(store.calls.update).toBeGreaterThan(20); // conflicts happened and were retried
+    expect(store.calls.get).toBeGreaterThan(21); // conflicts between the apps happened: reloads beyond the 20 loads and /all
   });
 
   it('lets each request win the keys it changed itself, the last commit winning a key both changed', async () => {
@@ -148,14 +148,14 @@ describe('in one process', () => {
     expect(Object.keys((await app.get('/all').set('Cookie', cookie)).body)).toHaveLength(11);
   });
 
-  it('writes each queued commit once, starting from what the commit ahead wrote, with no reload', async () => {
+  it('writes the commits queued behind one in flight together, in one write starting from what it wrote, with no reload', async () => {
     const store = track(new CountingStore());
     const app = client(makeApp({ store }, barrierRoutes(10)));
     const cookie = cookiePair(await app.get('/seed'));
     store.reset();
     await Promise.all(Array.from({ length: 10 }, (_, i) => app.get(`/set?k=k${i}&v=${i}`).set('Cookie', cookie).expect(200)));
-    // Ten loads, ten writes: none of the ten lost a version race to a commit of its own process.
-    expect(store.calls).toEqual({ get: 10, create: 0, update: 10, touch: 0, destroy: 0 });
+    // Ten loads, two writes: the first commit alone, the nine queued behind it together; no version race lost.
+    expect(store.calls).toEqual({ get: 10, create: 0, update: 2, touch: 0, destroy: 0 });
     expect(Object.keys((await app.get('/all').set('Cookie', cookie)).body)).toHaveLength(11);
   });
 });
