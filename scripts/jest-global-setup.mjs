@@ -21,7 +21,8 @@ async function selectsClusterTests(globalConfig) {
 
 export default async function startRedisCluster(globalConfig) {
   if (process.env.REDIS_CLUSTER_NODES || !(await selectsClusterTests(globalConfig))) return;
-  const dir = join(await mkdtemp(join(tmpdir(), 'koa-session-kit-')), 'redis-cluster');
+  // The script's `stop` removes the directory, nodes-*.conf and logs with it.
+  const dir = await mkdtemp(join(tmpdir(), 'koa-session-kit-redis-cluster-'));
   try {
     // Our pid: if jest dies before its globalTeardown, the script's watchdog stops the cluster.
     const { stdout } = await promisify(execFile)('bash', [script, 'start', dir, String(process.pid)], { timeout: START_TIMEOUT_MS });

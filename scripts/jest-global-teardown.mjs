@@ -1,7 +1,5 @@
 // Jest globalTeardown: stops the Redis Cluster jest-global-setup.mjs started, if it started one.
 import { execFile } from 'node:child_process';
-import { rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 
 const script = new URL('./redis-cluster.sh', import.meta.url).pathname;
@@ -13,5 +11,4 @@ export default async function stopRedisCluster() {
   if (dir === undefined) return;
   delete process.env.REDIS_CLUSTER_NODES;
   await promisify(execFile)('bash', [script, 'stop', dir], { timeout: STOP_TIMEOUT_MS });
-  await rm(dirname(dir), { recursive: true, force: true });
 }

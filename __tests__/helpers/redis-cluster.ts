@@ -1,7 +1,7 @@
 /** The Redis Cluster the cluster tests run on, the cluster clients RedisStore is tested with, and key clean-up. */
 
 import { describe } from '@jest/globals';
-import { Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { RedisStore, type RedisStoreOptions } from '../../stores/redis.js';
 import { uniquePrefix } from './redis-store.js';
 import { portAnswers } from './services.js';
@@ -10,7 +10,7 @@ import { portAnswers } from './services.js';
  * The cluster's nodes, `host:port,host:port,...`: .ci/run starts one for its three jest runs, and
  * jest's globalSetup (scripts/jest-global-setup.mjs) starts one for a run that was given none.
  */
-const NODES = (process.env.REDIS_CLUSTER_NODES ?? '')
+export const NODES = (process.env.REDIS_CLUSTER_NODES ?? '')
   .split(',')
   .filter((node) => node !== '')
   .map((node) => ({ host: node.slice(0, node.lastIndexOf(':')), port: Number(node.slice(node.lastIndexOf(':') + 1)) }));
@@ -82,12 +82,17 @@ export function taggedPrefix(label: string): string {
   return `{${uniquePrefix(label).slice(0, -1)}}:`;
 }
 
+/** A SCAN/KEYS pattern for every key under `prefix`, its glob characters escaped. */
+export function keysUnder(prefix: string): string {
+  return `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+}
+
 /** Deletes every key under `prefix` on every master (SCAN per node; one DEL per key, as keys may sit in many slots). */
 export async function deleteClusterKeys(admin: Cluster, prefix: string): Promise<void> {
   for (const node of admin.nodes('master')) {
     let cursor = '0';
     do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`, 'COUNT', 500);
+      const [next, keys] = await node.scan(cursor, 'MATCH', keysUnder(prefix), 'COUNT', 500);
       for (const key of keys) await admin.del(key);
       cursor = next;
     } while (cursor !== '0');
@@ -116,4 +121,68 @@ export function clusterTarget(flavour: ClusterFlavour, prefix: string): { make()
       }
     },
   };
+}
+
+/** Each node of the cluster on a plain connection of its own, with its node id; `quit()` them after use. */
+export async function nodeConnections(): Promise<{ id: string; host: string; port: number; redis: Redis }[]> {
+  return Promise.all(
+    NODES.map(async ({ host, port }) => {
+      const redis = new Redis({ host, port, connectTimeout: 2_000, maxRetriesPerRequest: 1 });
+      return { id: String(await redis.cluster('MYID')), host, port, redis };
+    }),
+  );
+}
+
+/** What the nodes answered while a slot moved, summed over every node: redirections and retries. */
+export async function redirections(nodes: { redis: Redis }[]): Promise<{ ask: number; moved: number; tryagain: number }> {
+  const counts = { ask: 0, moved: 0, tryagain: 0 };
+  for (const { redis } of nodes) {
+    const info = await redis.info('errorstats');
+    for (const kind of ['ask', 'moved', 'tryagain'] as const) {
+      counts[kind] += Number(new RegExp(`^errorstat_${kind.toUpperCase()}:count=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+    }
+  }
+  return counts;
+}
+
+/** How long a slot may take to move before the test gives up and puts it back. */
+const MOVE_DEADLINE_MS = 20_000;
+
+/**
+ * Moves `slot` to another master the way `redis-cli --cluster reshard` does: IMPORTING on the
+ * target, MIGRATING on the source, MIGRATE of its keys one at a time with `pauseMs` between them
+ * (so requests meet the slot half moved, and get ASK), then SETSLOT NODE on every node (target
+ * first, as the cluster spec asks). On failure the slot is made STABLE again on its old master.
+ */
+export async function moveSlot(slot: number, pauseMs: number): Promise<{ from: number; to: number; keys: number }> {
+  const nodes = await nodeConnections();
+  try {
+    const ranges = await nodes[0]!.redis.cluster('SLOTS');
+    const owner = ranges.find(([first, last]) => first <= slot && slot <= last)![2]![2];
+    const source = nodes.find((node) => node.id === owner)!;
+    const target = nodes.find((node) => node.id !== owner)!;
+    await target.redis.cluster('SETSLOT', slot, 'IMPORTING', source.id);
+    await source.redis.cluster('SETSLOT', slot, 'MIGRATING', target.id);
+    let moved = 0;
+    try {
+      const deadline = Date.now() + MOVE_DEADLINE_MS;
+      for (;;) {
+        const [key] = (await source.redis.cluster('GETKEYSINSLOT', slot, 1)) as string[];
+        if (key === undefined) break;
+        if (Date.now() > deadline) throw new Error(`slot ${slot}: keys still on ${source.port} after ${MOVE_DEADLINE_MS} ms`);
+        await source.redis.migrate(target.host, target.port, '', 0, 5_000, 'KEYS', key);
+        moved++;
+        await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    } catch (error) {
+      for (const node of [source, target]) await node.redis.cluster('SETSLOT', slot, 'STABLE');
+      throw error;
+    }
+    for (const node of [target, source, ...nodes.filter((n) => n !== source && n !== target)]) {
+      await node.redis.cluster('SETSLOT', slot, 'NODE', target.id);
+    }
+    return { from: source.port, to: target.port, keys: moved };
+  } finally {
+    for (const node of nodes) node.redis.disconnect();
+  }
 }
