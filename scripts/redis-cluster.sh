@@ -22,15 +22,19 @@ die() {
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# Runs "$@" every 0.1 s until it succeeds or STEP_S have passed.
+# Runs "$@" every 0.1 s until it succeeds, fails with status 2 (for good), or STEP_S have passed.
 wait_for() {
-  local what=$1 deadline=$((SECONDS + STEP_S))
+  local what=$1 deadline=$((SECONDS + STEP_S)) status
   shift
-  until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || {
+  while true; do
+    status=0
+    "$@" >/dev/null || status=$?
+    ((status != 0)) || return 0
+    ((status != 2)) || return 1
+    if ((SECONDS >= deadline)); then
       echo "redis-cluster: $what: not within ${STEP_S}s" >&2
       return 1
-    }
+    fi
     sleep 0.1
   done
 }
@@ -38,7 +42,16 @@ wait_for() {
 # A dead daemon stays a zombie until PID 1 reaps it, which may take seconds: that counts as gone.
 alive() { [[ "$(ps -o stat= -p "$1" 2>/dev/null)" =~ ^[^Z] ]]; }
 
-cluster_ok() { timeout 2 redis-cli -p "$1" cluster info | grep -q '^cluster_state:ok'; }
+# The node answers PING; a node that exited stops the wait at once.
+node_up() {
+  alive "$2" || {
+    echo "redis-cluster: redis-server on port $1 exited while starting" >&2
+    return 2
+  }
+  timeout 2 redis-cli -p "$1" ping >/dev/null 2>&1
+}
+
+cluster_ok() { timeout 2 redis-cli -p "$1" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
 
 # The first NODES ports of the range that are free together with their bus ports.
 free_ports() {
@@ -78,13 +91,17 @@ start() {
       watchdog "$owner" "$dir" "$here/redis-cluster.sh" </dev/null >/dev/null 2>&1 9>&- &
     echo $! >"$dir/watchdog.pid"
   fi
+  # In the background rather than --daemonize, so the pid is known at once and a node that dies
+  # while starting (a bad nodes-*.conf, a port taken meanwhile) fails the start without waiting.
   for port in $ports; do
     redis-server --port "$port" --bind 127.0.0.1 --cluster-enabled yes --cluster-config-file "nodes-$port.conf" \
-      --cluster-node-timeout 2000 --save '' --appendonly no --dir "$dir" --daemonize yes \
-      --pidfile "$dir/$port.pid" --logfile "$dir/$port.log" 9>&- ||
-      fail "$dir" "redis-server on port $port did not start"
+      --cluster-node-timeout 2000 --save '' --appendonly no --dir "$dir" --logfile "$dir/$port.log" \
+      </dev/null >/dev/null 2>&1 9>&- &
+    echo $! >"$dir/$port.pid"
   done
-  for port in $ports; do wait_for "redis-server on port $port" timeout 2 redis-cli -p "$port" ping || fail "$dir"; done
+  for port in $ports; do
+    wait_for "redis-server on port $port" node_up "$port" "$(cat "$dir/$port.pid")" || fail "$dir"
+  done
   flock -u 9
   local addresses=()
   for port in $ports; do addresses+=("127.0.0.1:$port"); done
