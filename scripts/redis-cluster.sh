@@ -6,13 +6,15 @@
 #   scripts/redis-cluster.sh stop <dir>           stops the nodes and removes <dir>; safe to repeat
 #
 # `start` takes the first free ports of REDIS_CLUSTER_PORTS (default 7101-7120; each node also
-# needs its bus port, +10000), waits for `cluster_state:ok` on every node, and fails with the nodes'
-# logs after a deadline. With <pid>, a watchdog stops the cluster once that process is gone, so a
+# needs its bus port, +10000), waits for `cluster_state:ok` on every node (and, with
+# REDIS_CLUSTER_REPLICAS=1, for each replica's link to its master), and fails with the nodes' logs
+# after a deadline. With <pid>, a watchdog stops the cluster once that process is gone, so a
 # killed test run leaves no server behind. The recipe is ecosystem-contracts.md §5.
 set -euo pipefail
 
 STEP_S=30 # the most any one wait may take: the servers' startup, `--cluster create`, cluster_state:ok
-NODES=3
+REPLICAS=${REDIS_CLUSTER_REPLICAS:-0} # per master; three masters is the least `--cluster create` takes
+NODES=$((3 * (1 + REPLICAS)))
 here=$(cd "$(dirname "$0")" && pwd)
 
 die() {
@@ -52,6 +54,13 @@ node_up() {
 }
 
 cluster_ok() { timeout 2 redis-cli -p "$1" cluster info 2>/dev/null | grep -q '^cluster_state:ok'; }
+
+# A master, or a replica whose link to its master is up and synced.
+replica_synced() {
+  local info
+  info=$(timeout 2 redis-cli -p "$1" info replication 2>/dev/null) || return 1
+  grep -q '^role:master' <<<"$info" || grep -q '^master_link_status:up' <<<"$info"
+}
 
 # The first NODES ports of the range that are free together with their bus ports.
 free_ports() {
@@ -105,12 +114,15 @@ start() {
   flock -u 9
   local addresses=()
   for port in $ports; do addresses+=("127.0.0.1:$port"); done
-  timeout "$STEP_S" redis-cli --cluster create "${addresses[@]}" --cluster-replicas 0 --cluster-yes >"$dir/create.log" 2>&1 ||
+  timeout "$STEP_S" redis-cli --cluster create "${addresses[@]}" --cluster-replicas "$REPLICAS" --cluster-yes >"$dir/create.log" 2>&1 ||
     {
       cat "$dir/create.log" >&2
       fail "$dir" "redis-cli --cluster create failed"
     }
-  for port in $ports; do wait_for "cluster_state:ok on port $port" cluster_ok "$port" || fail "$dir"; done
+  for port in $ports; do
+    wait_for "cluster_state:ok on port $port" cluster_ok "$port" || fail "$dir"
+    wait_for "replication on port $port" replica_synced "$port" || fail "$dir"
+  done
   local IFS=,
   echo "${addresses[*]}"
 }

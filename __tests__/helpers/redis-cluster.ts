@@ -2,18 +2,34 @@
 
 import { describe } from '@jest/globals';
 import { Cluster, Redis } from 'ioredis';
+import { execFile } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { RedisStore, type RedisStoreOptions } from '../../stores/redis.js';
 import { uniquePrefix } from './redis-store.js';
 import { portAnswers } from './services.js';
 
+/** A node's address. */
+export interface ClusterNode {
+  host: string;
+  port: number;
+}
+
+/** `host:port,host:port,...`, as scripts/redis-cluster.sh prints it, into addresses. */
+function parseNodes(list: string): ClusterNode[] {
+  return list
+    .split(',')
+    .filter((node) => node !== '')
+    .map((node) => ({ host: node.slice(0, node.lastIndexOf(':')), port: Number(node.slice(node.lastIndexOf(':') + 1)) }));
+}
+
 /**
- * The cluster's nodes, `host:port,host:port,...`: .ci/run starts one for its three jest runs, and
- * jest's globalSetup (scripts/jest-global-setup.mjs) starts one for a run that was given none.
+ * The shared cluster's nodes: .ci/run starts one for its three jest runs, and jest's globalSetup
+ * (scripts/jest-global-setup.mjs) starts one for a run that was given none.
  */
-export const NODES = (process.env.REDIS_CLUSTER_NODES ?? '')
-  .split(',')
-  .filter((node) => node !== '')
-  .map((node) => ({ host: node.slice(0, node.lastIndexOf(':')), port: Number(node.slice(node.lastIndexOf(':') + 1)) }));
+const NODES = parseNodes(process.env.REDIS_CLUSTER_NODES ?? '');
 
 /** True when every node answers; in CI (`CI=true`) anything else is a failure, as in services.ts. */
 async function clusterReachable(): Promise<boolean> {
@@ -38,8 +54,8 @@ export const describeWithCluster: typeof describe.skip = (await clusterReachable
  * `maxRedirections`; TRYAGAIN and CLUSTERDOWN are retried after a delay. Those are the client's
  * defaults, the ones an app gets, so the tests keep them.
  */
-export function ioredisCluster(): Cluster {
-  const client = new Cluster(NODES, { slotsRefreshTimeout: 2_000, redisOptions: { connectTimeout: 2_000 } });
+export function ioredisCluster(nodes: ClusterNode[] = NODES): Cluster {
+  const client = new Cluster(nodes, { slotsRefreshTimeout: 2_000, redisOptions: { connectTimeout: 2_000 } });
   // Reconnects are expected while a test moves slots; without a listener ioredis logs each one.
   client.on('error', () => undefined);
   return client;
@@ -49,29 +65,38 @@ export function ioredisCluster(): Cluster {
 export interface ClusterFlavour {
   /** Names the client in test titles, e.g. `ioredis Cluster`. */
   readonly name: string;
-  /** A connected client, ready for `new RedisStore({ client })`. */
-  open(): Promise<{ client: NonNullable<RedisStoreOptions['client']>; close(): Promise<void> }>;
+  /** A connected client on `nodes` (default: the shared cluster), ready for `new RedisStore({ client })`. */
+  open(nodes?: ClusterNode[]): Promise<{ client: NonNullable<RedisStoreOptions['client']>; close(): Promise<void> }>;
 }
 
 /** Each cluster client RedisStore speaks; a test file runs its suites once per entry. */
 export const clusterFlavours: readonly ClusterFlavour[] = [
   {
     name: 'ioredis Cluster',
-    async open() {
-      const client = ioredisCluster();
+    async open(nodes) {
+      const client = ioredisCluster(nodes);
       await waitReady(client);
       return { client, close: () => client.quit().then(() => undefined) };
     },
   },
 ];
 
-/** Resolves once the client has loaded the slot table and connected. */
+/** How long a cluster client may take to load the slot table and connect. */
+const READY_TIMEOUT_MS = 10_000;
+
+/** Resolves once the client has loaded the slot table and connected; rejects after READY_TIMEOUT_MS. */
 async function waitReady(client: Cluster): Promise<void> {
   if (client.status === 'ready') return;
-  await new Promise<void>((resolve, reject) => {
-    client.once('ready', resolve);
-    client.once('end', () => reject(new Error('the Redis Cluster client ended before it was ready')));
-  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve);
+      client.once('end', () => reject(new Error('the Redis Cluster client ended before it was ready')));
+      timer = setTimeout(() => reject(new Error(`the Redis Cluster client was not ready within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -124,9 +149,9 @@ export function clusterTarget(flavour: ClusterFlavour, prefix: string): { make()
 }
 
 /** Each node of the cluster on a plain connection of its own, with its node id; `quit()` them after use. */
-export async function nodeConnections(): Promise<{ id: string; host: string; port: number; redis: Redis }[]> {
+export async function nodeConnections(nodes: ClusterNode[] = NODES): Promise<{ id: string; host: string; port: number; redis: Redis }[]> {
   return Promise.all(
-    NODES.map(async ({ host, port }) => {
+    nodes.map(async ({ host, port }) => {
       const redis = new Redis({ host, port, connectTimeout: 2_000, maxRetriesPerRequest: 1 });
       return { id: String(await redis.cluster('MYID')), host, port, redis };
     }),
@@ -185,4 +210,34 @@ export async function moveSlot(slot: number, pauseMs: number): Promise<{ from: n
   } finally {
     for (const node of nodes) node.redis.disconnect();
   }
+}
+
+const SCRIPT = new URL('../../scripts/redis-cluster.sh', import.meta.url).pathname;
+/** The script bounds each of its waits (30 s); this bounds the whole start, six nodes included. */
+const START_TIMEOUT_MS = 120_000;
+
+/** A cluster of a test file's own, for what it may not do to the shared one (fail a master over). */
+export interface OwnCluster {
+  readonly nodes: ClusterNode[];
+  /** Stops every node and removes its files; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Three masters with `replicas` replicas each, from scripts/redis-cluster.sh, on free ports of its
+ * range. If this process dies before `stop()`, the script's watchdog stops the cluster.
+ */
+export async function startOwnCluster(replicas: number): Promise<OwnCluster> {
+  const dir = await mkdtemp(join(tmpdir(), 'koa-session-kit-redis-cluster-'));
+  const env = { ...process.env, REDIS_CLUSTER_REPLICAS: String(replicas) };
+  const args = [SCRIPT, 'start', dir, String(process.pid)];
+  const { stdout } = await promisify(execFile)('bash', args, { env, timeout: START_TIMEOUT_MS });
+  let stopped: Promise<unknown> | undefined;
+  return {
+    nodes: parseNodes(stdout.trim()),
+    async stop() {
+      stopped ??= promisify(execFile)('bash', [SCRIPT, 'stop', dir], { timeout: 30_000 });
+      await stopped;
+    },
+  };
 }
