@@ -4,6 +4,7 @@ import { describe } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Redis } from 'ioredis';
+import { createClient } from 'redis';
 import { RedisStore } from '../../stores/redis.js';
 import { REDIS_URL, redisReachable } from './services.js';
 
@@ -26,6 +27,32 @@ function failFast(retryMs: number) {
 /** Connects a client made with {@link failFast}. */
 async function connected(client: Redis): Promise<Redis> {
   // Expected while a test has killed the connection; without a listener ioredis logs each one.
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** A node-redis client (`createClient()`), as the tests make them. */
+export type NodeRedis = ReturnType<typeof createClient>;
+
+/** The Redis client libraries RedisStore speaks, for `describe.each`. */
+export const LIBRARIES = ['ioredis', 'node-redis'] as const;
+export type RedisLibrary = (typeof LIBRARIES)[number];
+
+/**
+ * A connected node-redis client that fails requests at once while the connection is down (no
+ * offline queue) and reconnects every 50 ms, like {@link fastFailClient}. `options` are merged in
+ * (e.g. `{ RESP: 2 }`, `{ commandOptions: { typeMapping } }`).
+ */
+export async function fastFailNodeRedis(options: Parameters<typeof createClient>[0] = {}): Promise<NodeRedis> {
+  const client = createClient({
+    url: REDIS_URL,
+    disableOfflineQueue: true,
+    ...options,
+    socket: { reconnectStrategy: () => 50, ...options?.socket },
+    // createClient's type follows its options (RESP, typeMapping); the tests use what all share.
+  }) as NodeRedis;
+  // node-redis throws an 'error' nobody listens for; a test that kills the connection expects some.
   client.on('error', () => undefined);
   await client.connect();
   return client;
@@ -91,20 +118,32 @@ export async function outageClient(admin: Redis): Promise<RedisOutage> {
   };
 }
 
+/** A fail-fast client of `library` ({@link fastFailClient}, {@link fastFailNodeRedis}), and how to let it go. */
+export async function clientOf(library: RedisLibrary): Promise<{ client: Redis | NodeRedis; quit(): Promise<unknown> }> {
+  if (library === 'ioredis') {
+    const client = await fastFailClient();
+    return { client, quit: () => client.quit() };
+  }
+  const client = await fastFailNodeRedis();
+  return { client, quit: () => client.close() };
+}
+
 /**
- * A RedisStore under `prefix` on a {@link fastFailClient} of its own, made on the first `make()`;
- * `cleanup()` deletes the prefix's keys and quits the client. The shape the shared suites take.
+ * A RedisStore under `prefix` on a fail-fast client of `library` of its own, made on the first
+ * `make()`; `cleanup()` deletes the prefix's keys and quits the client. The shape the shared suites take.
  */
-export function redisTarget(prefix: string): { make(): Promise<RedisStore>; cleanup(): Promise<void> } {
-  let client: Redis | undefined;
+export function redisTarget(prefix: string, library: RedisLibrary = 'ioredis'): { make(): Promise<RedisStore>; cleanup(): Promise<void> } {
+  let made: Awaited<ReturnType<typeof clientOf>> | undefined;
   return {
     async make() {
-      client ??= await fastFailClient();
-      return new RedisStore({ client, prefix });
+      made ??= await clientOf(library);
+      return new RedisStore({ client: made.client, prefix });
     },
     async cleanup() {
-      await deleteKeys(client!, prefix);
-      await client!.quit();
+      const admin = await fastFailClient();
+      await deleteKeys(admin, prefix);
+      await admin.quit();
+      await made?.quit();
     },
   };
 }

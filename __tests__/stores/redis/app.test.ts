@@ -1,4 +1,4 @@
-/** session() on RedisStore through Koa: core behaviour, two app instances, TTL = maxAge, and a Redis outage. */
+/** session() on RedisStore through Koa: core behaviour on both clients, two app instances, TTL = maxAge, and a Redis outage. */
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'koa';
@@ -9,9 +9,11 @@ import { RedisStore } from '../../../stores/redis.js';
 import { client as http, cookiePair, cookieValue, makeApp, setCookies, sleep } from '../../helpers/app.js';
 import { describeSessionBehaviour, itSharesOneSession, sessionRoutes } from '../shared/behaviour.js';
 import {
+  clientOf,
   deleteKeys,
   describeWithRedis,
   fastFailClient,
+  LIBRARIES,
   outageClient,
   type RedisOutage,
   redisTarget,
@@ -35,18 +37,25 @@ const routes = {
 const keyOf = (cookie: string): string => prefix + digestId(cookie.slice(cookie.indexOf('=') + 1).split('.')[0]!);
 
 describeWithRedis('RedisStore under session()', () => {
-  describeSessionBehaviour('RedisStore', { ...redisTarget(prefix), serverSide: true });
+  describe.each(LIBRARIES)('on %s', (library) => {
+    describeSessionBehaviour('RedisStore', { ...redisTarget(uniquePrefix(`redis-app-${library}`), library), serverSide: true });
+  });
 
-  describe('two app instances with their own Redis clients', () => {
-    let clients: Redis[];
+  describe.each([
+    ['ioredis', 'ioredis'],
+    ['ioredis', 'node-redis'],
+  ] as const)('two app instances with their own Redis clients (%s and %s)', (first, second) => {
+    let clients: Array<Awaited<ReturnType<typeof clientOf>>>;
     let apps: ReturnType<typeof http>[];
 
     beforeAll(async () => {
-      clients = [await fastFailClient(), await fastFailClient()];
-      apps = clients.map((c) => http(makeApp({ store: new RedisStore({ client: c, prefix }) }, routes)));
+      clients = [await clientOf(first), await clientOf(second)];
+      apps = clients.map(({ client }) => http(makeApp({ store: new RedisStore({ client, prefix }) }, routes)));
     });
     afterAll(async () => {
-      await deleteKeys(clients[0]!, prefix);
+      const admin = await fastFailClient();
+      await deleteKeys(admin, prefix);
+      await admin.quit();
       await Promise.all(clients.map((c) => c.quit()));
     });
 

@@ -1,10 +1,18 @@
-/** RedisStore and a session's owner: a set per owner kept by the record's own scripts, its TTL, its tidying. */
+/** RedisStore and a session's owner: a set per owner kept in step with the records, its TTL, its tidying, on both clients. */
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { digestId, generateId } from '../../../src/id.js';
 import { RedisStore } from '../../../stores/redis.js';
-import { deleteKeys, describeWithRedis, fastFailClient, uniquePrefix } from '../../helpers/redis-store.js';
+import {
+  clientOf,
+  deleteKeys,
+  describeWithRedis,
+  fastFailClient,
+  LIBRARIES,
+  uniquePrefix,
+  type RedisLibrary,
+} from '../../helpers/redis-store.js';
 import { REDIS_URL } from '../../helpers/services.js';
 import { describeOwnedSessions } from '../shared/owned-sessions.js';
 import { expectBadOwnersRefused } from '../shared/owner-checks.js';
@@ -17,42 +25,76 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 describeWithRedis('RedisStore owners', () => {
   const clients: Redis[] = [];
+  const others: Array<{ quit(): Promise<unknown> }> = [];
   const prefixes: string[] = [];
-  /** A store on a client and prefix of its own (the prefix given, or a fresh one); both cleaned up. */
-  const storeOn = async (prefix = uniquePrefix('redis-owners')): Promise<RedisStore> => {
-    const client = await fastFailClient();
-    clients.push(client);
+  /** A store on a client of `library` and a prefix of its own (the prefix given, or a fresh one); both cleaned up. */
+  const storeOn = async (library: RedisLibrary = 'ioredis', prefix = uniquePrefix('redis-owners')): Promise<RedisStore> => {
     prefixes.push(prefix);
-    return new RedisStore({ client, prefix });
+    if (library === 'ioredis') {
+      const client = await fastFailClient();
+      clients.push(client);
+      return new RedisStore({ client, prefix });
+    }
+    const made = await clientOf(library);
+    others.push(made);
+    return new RedisStore({ client: made.client, prefix });
   };
   afterAll(async () => {
-    for (const prefix of prefixes) await deleteKeys(clients[0]!, prefix);
-    for (const client of clients) await client.quit();
+    const admin = await fastFailClient();
+    for (const prefix of prefixes) await deleteKeys(admin, prefix);
+    await admin.quit();
+    for (const client of [...clients, ...others]) await client.quit();
   });
 
-  const sharedPrefix = uniquePrefix('redis-owned');
-  describeOwnedSessions('RedisStore', { make: () => storeOn(sharedPrefix) });
-  describeOwnerBehaviour('RedisStore', { make: () => storeOn() });
+  describe.each(LIBRARIES)('on %s', (library) => {
+    const sharedPrefix = uniquePrefix(`redis-owned-${library}`);
+    describeOwnedSessions('RedisStore', { make: () => storeOn(library, sharedPrefix) });
+    describeOwnerBehaviour('RedisStore', { make: () => storeOn(library) });
+  });
 
-  describe('RedisStore owner sets', () => {
+  describe.each(LIBRARIES)('RedisStore owner sets on %s', (library) => {
     let store: RedisStore;
+    /** Reads the keys as they are, through ioredis whichever client the store is on. */
     let raw: Redis;
     beforeAll(async () => {
-      store = await storeOn();
-      raw = clients.at(-1)!;
+      store = await storeOn(library);
+      raw = await fastFailClient();
+      clients.push(raw);
     });
     const setKey = (owner: string): string => `${store.prefix}owner:${owner}`;
 
-    it('keeps the owner in the record hash and the id in a set under the prefix, in the same write', async () => {
+    it('keeps the owner in the record hash and the id in a set under the prefix', async () => {
       const owner = newOwner();
       const id = freshId();
       const expires = Date.now() + HOUR_MS;
       await store.create(id, { data: Uint8Array.of(1), expires, owner });
       expect(await raw.hget(store.prefix + id, 'o')).toBe(owner);
       expect(await raw.smembers(setKey(owner))).toEqual([id]);
+    });
+
+    it('leaves the id in the set of an owner the record left, where listing skips it until the record goes', async () => {
+      const owner = newOwner();
+      const id = freshId();
+      const expires = Date.now() + HOUR_MS;
+      await store.create(id, { data: Uint8Array.of(1), expires, owner });
       await store.update(id, { data: Uint8Array.of(2), expires }, 1);
       expect(await raw.hexists(store.prefix + id, 'o')).toBe(0);
+      expect(await store.listOwned(owner)).toEqual([]);
+      expect(await store.destroyOwned(owner)).toBe(0);
+      expect((await store.get(id))!.version).toBe(2);
+      expect(await raw.smembers(setKey(owner))).toEqual([id]);
+      await store.destroy(id);
+      expect(await store.listOwned(owner)).toEqual([]);
       expect(await raw.exists(setKey(owner))).toBe(0);
+    });
+
+    it('takes the id out of its owner set when the session is destroyed', async () => {
+      const owner = newOwner();
+      const [a, b] = [freshId(), freshId()];
+      await store.create(a, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS, owner });
+      await store.create(b, { data: Uint8Array.of(1), expires: Date.now() + HOUR_MS, owner });
+      await store.destroy(a);
+      expect(await raw.smembers(setKey(owner))).toEqual([b]);
     });
 
     it('keeps the set alive at least as long as its furthest session: create, update and touch extend it, none shortens it', async () => {
@@ -100,7 +142,7 @@ describeWithRedis('RedisStore owners', () => {
       expect(Buffer.from(listed!.data).equals(Buffer.from(data))).toBe(true);
     });
 
-    it('keeps the record and the sets in step under concurrent updates moving it between owners', async () => {
+    it('never loses the record from its owner set under concurrent updates moving it between owners', async () => {
       const [ada, bob] = [newOwner(), newOwner()];
       const id = freshId();
       await store.create(id, { data: Uint8Array.of(0), expires: Date.now() + HOUR_MS, owner: ada });
@@ -112,7 +154,11 @@ describeWithRedis('RedisStore owners', () => {
       const owner = (await store.get(id))!.owner!;
       const other = owner === ada ? bob : ada;
       expect(await raw.smembers(setKey(owner))).toEqual([id]);
-      expect(await raw.exists(setKey(other))).toBe(0);
+      expect((await store.listOwned(owner)).map((r) => r.id)).toEqual([id]);
+      expect(await store.listOwned(other)).toEqual([]);
+      expect(await store.destroyOwned(other)).toBe(0);
+      expect(await store.destroyOwned(owner)).toBe(1);
+      expect(await store.get(id)).toBeUndefined();
     });
 
     it('refuses an empty, oversized or non-string owner with a TypeError naming the limit, and writes nothing', async () => {

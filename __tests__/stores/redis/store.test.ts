@@ -5,15 +5,17 @@ import type { Redis } from 'ioredis';
 import { isSessionStoreError, SessionStoreError } from '../../../src/errors.js';
 import { digestId, generateId } from '../../../src/id.js';
 import { RedisStore } from '../../../stores/redis.js';
-import { deleteKeys, describeWithRedis, fastFailClient, redisTarget, uniquePrefix } from '../../helpers/redis-store.js';
+import { deleteKeys, describeWithRedis, fastFailClient, LIBRARIES, redisTarget, uniquePrefix } from '../../helpers/redis-store.js';
 import { describeOwnerContract, describeStoreContract } from '../shared/contract.js';
 
 const HOUR_MS = 3_600_000;
 const freshId = (): string => digestId(generateId());
 
 describeWithRedis('RedisStore', () => {
-  describeStoreContract('RedisStore', redisTarget(uniquePrefix('redis-contract')));
-  describeOwnerContract('RedisStore', redisTarget(uniquePrefix('redis-owner-contract')));
+  describe.each(LIBRARIES)('on %s', (library) => {
+    describeStoreContract('RedisStore', redisTarget(uniquePrefix(`redis-contract-${library}`), library));
+    describeOwnerContract('RedisStore', redisTarget(uniquePrefix(`redis-owner-contract-${library}`), library));
+  });
 });
 
 describeWithRedis('RedisStore (Redis specifics)', () => {
@@ -168,12 +170,14 @@ describeWithRedis('RedisStore (Redis specifics)', () => {
   describe('new RedisStore(options)', () => {
     it('refuses missing, doubled or foreign clients with a TypeError', () => {
       expect(() => new RedisStore({})).toThrow(
-        new TypeError('koa-session-kit: `client` must be an ioredis client, or `url` a Redis URL (received neither)'),
+        new TypeError('koa-session-kit: `client` must be an ioredis or node-redis client, or `url` a Redis URL (received neither)'),
       );
       expect(() => new RedisStore({ client, url: 'redis://127.0.0.1' })).toThrow(TypeError);
-      // @ts-expect-error a plain object is not an ioredis client, which is the point of the check
+      // @ts-expect-error a plain object is no Redis client, which is the point of the check
       expect(() => new RedisStore({ client: { get() {} } })).toThrow(
-        new TypeError('koa-session-kit: `client` must be an ioredis client (received Object)'),
+        new TypeError(
+          'koa-session-kit: `client` must be an ioredis client (`new Redis()` or `new Cluster()`) or a node-redis client (`createClient()` or `createCluster()` of `redis` 5 or later) (received Object)',
+        ),
       );
     });
 
