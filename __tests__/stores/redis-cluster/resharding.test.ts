@@ -65,12 +65,7 @@ describeWithCluster('session() on RedisStore while the cluster moves its slot', 
 
       it('keeps serving sessions without an owner: every request answers 200 with the next count', () => serveWhileMoving(false));
 
-      // Fails today (issue 15): once a record has moved, a request for it runs its script on the
-      // importing node (ASK), and the script creates the owner's set there by name, undeclared,
-      // while the old set still waits on the source; MIGRATE of that set then stops with BUSYKEY,
-      // and the slot stays half moved. The redis-clients branch gives the store a cluster layout;
-      // this becomes `it` when that lands.
-      it.failing('keeps serving sessions with owners, whose owner sets move too, and lists every one', () => serveWhileMoving(true));
+      it('keeps serving sessions with owners, whose owner sets move too, and lists every one', () => serveWhileMoving(true));
     });
   }
 });
