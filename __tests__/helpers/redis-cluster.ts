@@ -163,8 +163,14 @@ export function clusterTarget(flavour: ClusterFlavour, prefix: string): { make()
   };
 }
 
-/** Each node of the cluster on a plain connection of its own, with its node id; `quit()` them after use. */
-export async function nodeConnections(nodes: ClusterNode[] = NODES): Promise<{ id: string; host: string; port: number; redis: Redis }[]> {
+/** One node on a plain connection of its own, with its node id. */
+export interface ClusterNodeConnection extends ClusterNode {
+  id: string;
+  redis: Redis;
+}
+
+/** Each node of the cluster on a plain connection of its own; `disconnect()` them after use. */
+export async function nodeConnections(nodes: ClusterNode[] = NODES): Promise<ClusterNodeConnection[]> {
   return Promise.all(
     nodes.map(async ({ host, port }) => {
       const redis = new Redis({ host, port, connectTimeout: 2_000, maxRetriesPerRequest: 1 });

@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { session } from '../../../src/index.js';
 import { RedisStore } from '../../../stores/redis.js';
-import { client as http, makeApp } from '../../helpers/app.js';
 import {
   clusterFlavours,
   describeWithCluster,
@@ -11,9 +10,10 @@ import {
   redirections,
   startOwnCluster,
   taggedPrefix,
+  type ClusterNodeConnection,
   type OwnCluster,
 } from '../../helpers/redis-cluster.js';
-import { countingRoutes, countWhile, expectEverySessionKept, logIn } from './under-load.js';
+import { countingApp, countWhile, expectEverySessionKept, logIn } from './under-load.js';
 
 /** Six nodes start and sync their replicas in a few seconds; this leaves room on a busy machine. */
 const START_MS = 60_000;
@@ -24,10 +24,26 @@ const FAILOVER_MS = 30_000;
 /** Per test: the handover and the requests around it. */
 const TEST_MS = FAILOVER_MS + 20_000;
 
+/** True when `node`, by its own account, is a master serving `slot` (CLUSTER NODES, its `myself` line). */
+async function servesSlot(node: ClusterNodeConnection, slot: number): Promise<boolean> {
+  const nodesLines = String(await node.redis.cluster('NODES')).split('\n');
+  const fields = nodesLines.find((line) => line.includes('myself'))!.split(' ');
+  if (!fields[2]!.split(',').includes('master')) return false;
+  return fields.slice(8).some((range) => {
+    const [first, last = first] = range.split('-').map(Number);
+    return first! <= slot && slot <= last!;
+  });
+}
+
+/** The role a node gives itself: `master` or `slave`. */
+async function roleOf(node: ClusterNodeConnection): Promise<string> {
+  return /^role:(\w+)/m.exec(await node.redis.info('replication'))![1]!;
+}
+
 /**
  * Fails the master of the slot of `prefix` over to its replica with CLUSTER FAILOVER (the manual,
  * coordinated kind: the master stops writes until the replica has caught up, so nothing
- * acknowledged is lost), and resolves once every node names the replica as the slot's master.
+ * acknowledged is lost), and resolves once the two have swapped roles, each by its own account.
  */
 async function failOver(cluster: OwnCluster, prefix: string): Promise<{ from: number; to: number }> {
   const nodes = await nodeConnections(cluster.nodes);
@@ -40,29 +56,28 @@ async function failOver(cluster: OwnCluster, prefix: string): Promise<{ from: nu
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };
-    const masterOf = async (node: (typeof nodes)[number]): Promise<number> => {
-      const ranges = await node.redis.cluster('SLOTS');
-      return Number(ranges.find(([first, last]) => first <= slot && slot <= last)![2]![1]);
-    };
-    const from = await masterOf(nodes[0]!);
-    const master = nodes.find((node) => node.port === from)!;
-    const [replicaLine] = (await master.redis.cluster('REPLICAS', master.id)) as string[];
-    const replica = nodes.find((node) => node.id === replicaLine!.split(' ')[0])!;
-    const replication = async (): Promise<string> => replica.redis.info('replication');
-    // A replica that was the master a moment ago (an earlier test's failover) may still be syncing.
-    await until(`replica ${replica.port} still not in sync`, async () => /^master_link_status:up/m.test(await replication()));
+    // Asked of the nodes themselves: another node's table may still show an earlier test's failover half learnt.
+    let master: ClusterNodeConnection | undefined;
+    let replica: ClusterNodeConnection | undefined;
+    await until('no master with a replica in sync', async () => {
+      for (const node of nodes) if (await servesSlot(node, slot)) master = node;
+      const [line] = master === undefined ? [] : ((await master.redis.cluster('REPLICAS', master.id)) as string[]);
+      replica = nodes.find((node) => line !== undefined && node.id === line.split(' ')[0]);
+      // A replica that was the master a moment ago may still be syncing with its new master.
+      return replica !== undefined && /^master_link_status:up/m.test(await replica.redis.info('replication'));
+    });
+    const [from, to] = [master!, replica!];
     // The masters vote for one replica of a shard per two node timeouts, so a failover soon after
     // another on the same shard can go unanswered and be dropped: then it is asked again.
     let asked = 0;
-    await until(`replica ${replica.port} still not master`, async () => {
+    await until(`${to.port} and ${from.port} still not swapped`, async () => {
       if (Date.now() - asked > MANUAL_FAILOVER_MS) {
-        await replica.redis.cluster('FAILOVER');
+        await to.redis.cluster('FAILOVER');
         asked = Date.now();
       }
-      return /^role:master/m.test(await replication());
+      return (await roleOf(to)) === 'master' && (await roleOf(from)) === 'slave';
     });
-    for (const node of nodes) await until(`node ${node.port} still names ${from}`, async () => (await masterOf(node)) === replica.port);
-    return { from, to: replica.port };
+    return { from: from.port, to: to.port };
   } finally {
     for (const node of nodes) node.redis.disconnect();
   }
@@ -88,7 +103,7 @@ describeWithCluster('session() on RedisStore while a master fails over to its re
           const nodes = await nodeConnections(cluster.nodes);
           try {
             const store = new RedisStore({ client, prefix });
-            const app = http(makeApp({ store }, countingRoutes));
+            const app = countingApp(store);
             const sessions = await logIn(app, withOwners);
             const before = await redirections(nodes);
             const { from, to } = await countWhile(app, sessions, () => failOver(cluster, prefix));

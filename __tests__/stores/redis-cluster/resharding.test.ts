@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Cluster } from 'ioredis';
 import { session } from '../../../src/index.js';
 import { RedisStore } from '../../../stores/redis.js';
-import { client as http, makeApp } from '../../helpers/app.js';
 import {
   clusterFlavours,
   deleteClusterKeys,
@@ -15,7 +14,7 @@ import {
   redirections,
   taggedPrefix,
 } from '../../helpers/redis-cluster.js';
-import { countingRoutes, countWhile, expectEverySessionKept, logIn } from './under-load.js';
+import { countingApp, countWhile, expectEverySessionKept, logIn } from './under-load.js';
 
 /** Between two keys' MIGRATE: long enough for requests to meet the slot half moved. */
 const PAUSE_MS = 15;
@@ -40,7 +39,7 @@ describeWithCluster('session() on RedisStore while the cluster moves its slot', 
         const slot = Number(await admin.cluster('KEYSLOT', prefix));
         const { client, close } = await flavour.open();
         const store = new RedisStore({ client, prefix });
-        const app = http(makeApp({ store }, countingRoutes));
+        const app = countingApp(store);
         const nodes = await nodeConnections();
         try {
           const sessions = await logIn(app, withOwners);

@@ -4,7 +4,8 @@ import { expect } from '@jest/globals';
 import type { Context } from 'koa';
 import type request from 'supertest';
 import { getSession, newSession, type SessionMiddleware } from '../../../src/index.js';
-import { cookiePair } from '../../helpers/app.js';
+import type { Store } from '../../../src/store.js';
+import { client as http, cookiePair, koaErrors, makeApp } from '../../helpers/app.js';
 
 const WORKERS = 4;
 const SESSIONS_PER_WORKER = 5;
@@ -12,7 +13,7 @@ const SESSIONS_PER_WORKER = 5;
 const OWNERS = 3;
 
 /** `/login?owner=` starts a session (owned, when asked) at 0 views; `/count` adds one and answers the count. */
-export const countingRoutes = {
+const countingRoutes = {
   '/login': async (ctx: Context) => {
     const s = await newSession(ctx);
     s.set('views', 0);
@@ -26,8 +27,27 @@ export const countingRoutes = {
   },
 };
 
-/** A request that did not answer 200 with the next count, and what it answered. */
-type Failure = { session: number; status: number; body: unknown };
+/** A request that did not answer 200 with the next count: what it answered, and the error behind a 500. */
+type Failure = { session: number; status: number; body: unknown; error: string | undefined };
+
+/** An app serving {@link countingRoutes} on `store`, and the errors it reports (the causes of its 500s). */
+export interface CountingApp {
+  http: ReturnType<typeof request>;
+  errors: unknown[];
+}
+
+/** See {@link CountingApp}. */
+export function countingApp(store: Store): CountingApp {
+  const app = makeApp({ store }, countingRoutes);
+  return { http: http(app), errors: koaErrors(app) };
+}
+
+/** An error and its causes, one line. */
+function describeError(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return error === undefined ? undefined : String(error);
+  const cause = describeError(error.cause);
+  return cause === undefined ? error.message : `${error.message} (cause: ${cause})`;
+}
 
 /** Logged-in sessions, and the owners they belong to (none when `withOwners` is false). */
 export interface Sessions {
@@ -38,7 +58,7 @@ export interface Sessions {
 }
 
 /** Logs in WORKERS × SESSIONS_PER_WORKER sessions, spread over OWNERS owners when `withOwners`. */
-export async function logIn(app: ReturnType<typeof request>, withOwners: boolean): Promise<Sessions> {
+export async function logIn({ http: app }: CountingApp, withOwners: boolean): Promise<Sessions> {
   // Owners' index keys sit under the test's own prefix, so plain names are the test's own too.
   const owners = withOwners ? Array.from({ length: OWNERS }, (_, i) => `user-${i}`) : [];
   const cookies: string[] = [];
@@ -55,7 +75,7 @@ export async function logIn(app: ReturnType<typeof request>, withOwners: boolean
  * have stopped. Each client owns its sessions, so every answer has one right count; any other
  * answer is a failure, and the failures are checked to be none.
  */
-export async function countWhile<T>(app: ReturnType<typeof request>, sessions: Sessions, change: () => Promise<T>): Promise<T> {
+export async function countWhile<T>({ http: app, errors }: CountingApp, sessions: Sessions, change: () => Promise<T>): Promise<T> {
   const failures: Failure[] = [];
   let changing = true;
   const worker = async (w: number): Promise<void> => {
@@ -63,7 +83,7 @@ export async function countWhile<T>(app: ReturnType<typeof request>, sessions: S
       for (let i = w * SESSIONS_PER_WORKER; i < (w + 1) * SESSIONS_PER_WORKER; i++) {
         const response = await app.get('/count').set('Cookie', sessions.cookies[i]!);
         if (response.status === 200 && response.body.views === sessions.views[i]! + 1) sessions.views[i]!++;
-        else failures.push({ session: i, status: response.status, body: response.body });
+        else failures.push({ session: i, status: response.status, body: response.body, error: describeError(errors.shift()) });
       }
     }
   };
@@ -77,7 +97,7 @@ export async function countWhile<T>(app: ReturnType<typeof request>, sessions: S
 }
 
 /** Every session still loads with its last count, was counted through the change, and its owner lists it. */
-export async function expectEverySessionKept(app: ReturnType<typeof request>, sessions: Sessions, lists: SessionMiddleware): Promise<void> {
+export async function expectEverySessionKept({ http: app }: CountingApp, sessions: Sessions, lists: SessionMiddleware): Promise<void> {
   for (const [i, cookie] of sessions.cookies.entries()) {
     expect(sessions.views[i]).toBeGreaterThanOrEqual(2);
     await app
