@@ -10,6 +10,9 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }],
   },
   testTimeout: 20000,
+  // A Redis Cluster for __tests__/stores/redis-cluster when the run selects them and none was given.
+  globalSetup: '<rootDir>/scripts/jest-global-setup.mjs',
+  globalTeardown: '<rootDir>/scripts/jest-global-teardown.mjs',
   maxWorkers: 2,
   // `npm test` runs with --coverage; these thresholds are STYLE.md's habit 20. A directory's
   // threshold applies to its files together.
