@@ -98,6 +98,33 @@ describe('concurrent requests on one session', () => {
     expect([{ after: 'clear' }, { after: 'clear', x: '1' }]).toContainEqual(all);
   });
 
+  it("keeps another request's change to an object value this request only read", async () => {
+    const store = track(new CountingStore());
+    const { gate, release } = gated();
+    const app = client(
+      makeApp(
+        { store },
+        {
+          '/seed': async (ctx) => void ((await getSession(ctx)).set('profile', { name: 'Ada' }), (ctx.body = 'ok')),
+          '/slow-read-and-set': async (ctx) => {
+            const s = await getSession(ctx);
+            const profile = s.get('profile') as { name: string }; // handed out: it could have been changed in place
+            await gate;
+            s.set('greeting', `hello ${profile.name}`);
+            ctx.body = 'ok';
+          },
+          '/rename': async (ctx) => void ((await getSession(ctx)).set('profile', { name: 'Ada Lovelace' }), (ctx.body = 'ok')),
+          '/all': async (ctx) => void (ctx.body = (await getSession(ctx)).toJSON()),
+        },
+      ),
+    );
+    const cookie = cookiePair(await app.get('/seed'));
+    store.reset();
+    await lateBehind(app, release, cookie, '/slow-read-and-set', '/rename');
+    expect(store.calls.update).toBe(3); // the rename, the late write that lost the race, its retry
+    expect((await app.get('/all').set('Cookie', cookie)).body).toEqual({ profile: { name: 'Ada Lovelace' }, greeting: 'hello Ada' });
+  });
+
   it('never resurrects a session another request destroyed', async () => {
     const store = track(new CountingStore());
     const { gate, release } = gated();
