@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     throw new Error('bench: valgrind is not installed (apt-get install valgrind)');
   }
   console.log(
-    `bench:instructions: ${ids.length} scenarios, each in ${plan.processes} process(es) (${plan.jobs} at once): ${plan.warmup} warm-up requests, then windows of ${plan.requests} until the last ${SETTLED} agree within ${WINDOW_SPREAD * 100}% (at most ${plan.windows}); node ${plan.nodeFlags.join(' ')}; npm run build`,
+    `bench:instructions: ${ids.length} scenarios, each in ${plan.processes} process(es) (${plan.jobs} at once): ${plan.warmup} warm-up requests, then windows of ${plan.requests} until the last ${SETTLED} agree within ${WINDOW_SPREAD * 100}% (at most ${plan.windows}); node ${plan.nodeFlags.join(' ')}${flags['no-build'] ? '' : '; npm run build'}`,
   );
   // Taken now: the tree may change while the run goes on; the build below is what is measured.
   const commit = currentCommit();
