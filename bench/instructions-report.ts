@@ -39,6 +39,9 @@ export interface InstructionResults {
   requests: number;
   windows: number;
   processes: number;
+  /** Largest spread allowed between a process's last windows, and between a scenario's processes. */
+  windowSpread: number;
+  processSpread: number;
   nodeFlags: string[];
   rows: InstructionRow[];
   ratios: Ratio[];
@@ -119,16 +122,17 @@ export function sizeGrowth(rows: readonly InstructionRow[]): Growth[] {
 
 function settings(r: InstructionResults): string {
   return `Each scenario in ${r.processes} separate process(es) under \`valgrind --tool=callgrind\`, client and server in that
-process over one keep-alive connection, node \`${r.nodeFlags.join(' ')}\`. After ${r.warmupRequests.toLocaleString('en-US')} warm-up requests,
-windows of ${r.requests} requests are counted (instrumentation on for the window only) until the last three agree within 2%,
-at most ${r.windows}; a process's count is the median of those three, a scenario's the median of its processes. "Spread" is
-(highest - lowest) / median of the processes' counts; a scenario is "not settled" when a process ran out of windows or
-the spread is over 3%. Counts are the main thread's (the request path); "all threads" adds V8's helper threads.`;
+process over one keep-alive connection${r.nodeFlags.length === 0 ? '' : `, node \`${r.nodeFlags.join(' ')}\``}. After ${r.warmupRequests.toLocaleString('en-US')} warm-up requests,
+windows of ${r.requests} requests are counted (instrumentation on for the window only) until the last three agree within
+${r.windowSpread * 100}%, at most ${r.windows}; a process's count is the median of those three, a scenario's the median of its processes.
+"Spread" is (highest - lowest) / median of the processes' counts; a scenario is "not settled" when a process ran out of
+windows or the spread is over ${r.processSpread * 100}%. Counts are the main thread's (the request path); "all threads" adds V8's helper threads.`;
 }
 
 function countCells(row: InstructionRow): string[] {
   const each = row.processes.map((p) => `${fmt(p.instructions, 0)}${p.settled ? '' : '*'}`).join(', ');
-  return [fmt(row.instructions, 0), `${fmt(row.spread * 100, 1)}%${row.settled ? '' : ', not settled'}`, each];
+  const spreadText = row.processes.length < 2 ? 'one process' : `${fmt(row.spread * 100, 1)}%`;
+  return [fmt(row.instructions, 0), `${spreadText}${row.settled ? '' : ', not settled'}`, each];
 }
 
 /** The instruction table and its ratios. */

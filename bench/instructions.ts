@@ -209,6 +209,8 @@ async function main(): Promise<void> {
     requests: plan.requests,
     windows: plan.windows,
     processes: plan.processes,
+    windowSpread: WINDOW_SPREAD,
+    processSpread: PROCESS_SPREAD,
     nodeFlags: plan.nodeFlags,
     rows,
     ratios: flags.sizes ? [] : instructionRatios(rows),
