@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { prepareReference, type Reference } from './against.js';
 import { countProcess, STEADY_NODE_FLAGS, type Counts } from './callgrind.js';
-import { printProfile, PROFILE_NODE_FLAGS } from './callgrind-profile.js';
+import { printProfile, PROFILE_NODE_FLAGS, removeCodeMap } from './callgrind-profile.js';
 import { build } from './harness.js';
 import { instructionRatios, sizeGrowth, type InstructionResults, type InstructionRow, type ProcessCount } from './instructions-report.js';
 import { ROOT } from './package.js';
@@ -105,11 +105,14 @@ async function countScenario(id: string, plan: Plan, dir: string, profile: boole
     return countProcess(plan1, (main) => windowsAgree(main) || main.length >= plan.windows);
   });
   const counts = await pool(tasks, plan.jobs);
-  if (profile && reference === undefined) await printProfile(id, counts[0] as Counts, plan.requests, SETTLED);
+  if (profile) {
+    if (reference === undefined) await printProfile(id, counts[0] as Counts, plan.requests, SETTLED);
+    await Promise.all(counts.map((c) => removeCodeMap(c.pid)));
+  }
   return counts.map(processCount);
 }
 
-function row(id: string, processes: ProcessCount[], bare: number | undefined): InstructionRow {
+function row(id: string, processes: ProcessCount[]): InstructionRow {
   const scenario = scenarioById(id);
   const instructions = median(processes.map((p) => p.instructions));
   const processSpread = spread(processes.map((p) => p.instructions));
@@ -121,7 +124,7 @@ function row(id: string, processes: ProcessCount[], bare: number | undefined): I
     allThreads: median(processes.map((p) => p.allThreads)),
     settled: processes.every((p) => p.settled) && processSpread <= PROCESS_SPREAD,
     processes,
-    overBare: bare === undefined || id === 'bare' ? undefined : instructions - bare,
+    overBare: undefined,
   };
   if (scenario.app.sessionBytes !== undefined) result.sessionBytes = scenario.app.sessionBytes;
   return result;
@@ -177,30 +180,35 @@ async function main(): Promise<void> {
   const commit = currentCommit();
   if (!flags['no-build']) build(ROOT);
   const dir = await mkdtemp(join(tmpdir(), 'kss-bench-callgrind-'));
-  const rows: InstructionRow[] = [];
+  let rows: InstructionRow[] = [];
   let reference: Reference | undefined;
   try {
     if (flags.against !== undefined) reference = await prepareReference(flags.against, console.log);
-    for (const id of ids) {
+    const ref = reference;
+    // Scenarios side by side when --jobs leaves room beyond one scenario's processes.
+    const sides = ref === undefined ? 1 : 2;
+    const tasks = ids.map((id) => async (): Promise<InstructionRow> => {
       const started = Date.now();
-      const bare = rows.find((r) => r.id === 'bare')?.instructions;
       const [ours, theirs] = await Promise.all([
         countScenario(id, plan, dir, flags.profile),
-        reference === undefined ? undefined : countScenario(id, plan, dir, false, reference).catch(failedReference(id)),
+        ref === undefined ? undefined : countScenario(id, plan, dir, false, ref).catch(failedReference(id)),
       ]);
-      const measured = row(id, ours, bare);
+      const measured = row(id, ours);
       if (theirs !== undefined) measured.reference = median(theirs.map((p) => p.instructions));
-      rows.push(measured);
       const against =
         measured.reference === undefined
           ? ''
           : `, ref ${fmt(measured.reference, 0)} (here / ref ${fmt(measured.instructions / measured.reference, 3)})`;
       console.log(`${line(measured)}${against}  (${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    }
+      return measured;
+    });
+    rows = await pool(tasks, Math.max(1, Math.floor(plan.jobs / (plan.processes * sides))));
   } finally {
     await rm(dir, { recursive: true, force: true });
     await reference?.remove();
   }
+  const bare = rows.find((r) => r.id === 'bare')?.instructions;
+  for (const r of rows) if (bare !== undefined && r.id !== 'bare') r.overBare = r.instructions - bare;
   const unsettled = rows.filter((r) => !r.settled).map((r) => r.id);
   if (unsettled.length > 0)
     console.log(`NOT SETTLED: ${unsettled.join(', ')}; their counts are not to be trusted to ${PROCESS_SPREAD * 100}%`);
