@@ -78,6 +78,9 @@ export async function countProcess(plan: ProcessPlan, enough: (main: readonly nu
       ...args,
       process.execPath,
       ...plan.nodeFlags,
+      // Some V8 flags (--perf-basic-prof) also write a log, by default into the working directory.
+      `--logfile=${out}.v8.log`,
+      '--no-logfile-per-isolate',
       '--import',
       'tsx',
       join(ROOT, 'bench', 'instructions-child.ts'),
