@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Koa, { type Context } from 'koa';
 import koaSession from 'koa-session';
-import { bareRoutes, objectView, routes, type BenchData, type SessionView } from './handlers.js';
+import { bareRoutes, benchUser, objectView, routes, sizedUser, type BenchData, type SessionView } from './handlers.js';
 import { bareMysql, barePg, bareRedis, bareSqlite, dropKeys } from './bare-drivers.js';
 import { bareDriverApp, bareFileApp, type BareDriver } from './baselines.js';
 import { floorApp } from './floor.js';
@@ -98,6 +98,13 @@ async function kitApp(spec: AppSpec): Promise<BenchApp> {
   const serializer = await makeSerializer(spec.serializer ?? 'json');
   const { store, release } = await makeStore(spec.store ?? 'memory');
   const app = newApp();
+  const newUser = spec.sessionBytes === undefined ? benchUser : sizedUser(spec.sessionBytes);
+  if (spec.ctxSession === true) {
+    app.use(session({ store, serializer, ctxSession: true }));
+    // The same handler as koa-session's: plain property reads and writes on ctx.session.
+    app.use(routes(async (ctx) => objectView((ctx as unknown as { session: Record<string, unknown> }).session), newUser));
+    return { app, close: () => closeStore(store, release) };
+  }
   app.use(session({ store, serializer }));
   app.use(
     routes(async (ctx): Promise<SessionView> => {
@@ -111,15 +118,14 @@ async function kitApp(spec: AppSpec): Promise<BenchApp> {
         hasUser: () => s.has('user'),
         setUser: (user: BenchData['user']) => void s.set('user', user),
       };
-    }),
+    }, newUser),
   );
-  return {
-    app,
-    close: async () => {
-      await (store as Closable).close?.();
-      await release();
-    },
-  };
+  return { app, close: () => closeStore(store, release) };
+}
+
+async function closeStore(store: unknown, release: () => Promise<void>): Promise<void> {
+  await (store as Closable).close?.();
+  await release();
 }
 
 async function makeSerializer(name: 'json' | 'superjson' | 'msgpack'): Promise<unknown> {

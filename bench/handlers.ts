@@ -5,12 +5,38 @@ import type { Context, Middleware } from 'koa';
 /** What the benchmark keeps in a session: a counter and a small user record. */
 export interface BenchData {
   views: number;
-  user: { id: string; name: string; roles: string[] };
+  user: { id: string; name: string; roles: string[]; cart?: CartItem[] };
+}
+
+/** A line of the cart that makes a session of a chosen size (see {@link sizedUser}). */
+export interface CartItem {
+  sku: string;
+  qty: number;
+  price: number;
+  title: string;
 }
 
 /** The user every session carries; a fresh object per session, as a login would make. */
 export function benchUser(): BenchData['user'] {
   return { id: 'u-1042', name: 'Ada Lovelace', roles: ['reader', 'writer'] };
+}
+
+/**
+ * Makes user records with a cart long enough that the session (counter and user) takes about
+ * `bytes` bytes as JSON: the size-scaling scenarios. Plain JSON values, so every serializer takes
+ * them. The cart's length is found once; each call builds fresh objects, as a login would.
+ */
+export function sizedUser(bytes: number): () => BenchData['user'] {
+  const item = (i: number): CartItem => ({
+    sku: `sku-${String(i).padStart(5, '0')}`,
+    qty: 1 + (i % 3),
+    price: 499 + i * 10,
+    title: `Item number ${i}`,
+  });
+  const withCart = (length: number): BenchData['user'] => ({ ...benchUser(), cart: Array.from({ length }, (_, i) => item(i + 1)) });
+  let length = 0;
+  while (JSON.stringify({ views: 1, user: withCart(length) }).length < bytes) length++;
+  return () => withCart(length);
 }
 
 /** A session as each library exposes it: read a key, write a key. */
@@ -23,16 +49,17 @@ export interface SessionView {
 
 /**
  * `/write` bumps the counter (and adds the user on a first visit), `/read` only reads it,
- * `/untouched` never asks for the session. Anything else is a 404.
+ * `/untouched` never asks for the session. Anything else is a 404. `newUser` makes the user record
+ * (a bigger one for the size-scaling scenarios).
  */
-export function routes(open: (ctx: Context) => Promise<SessionView>): Middleware {
+export function routes(open: (ctx: Context) => Promise<SessionView>, newUser: () => BenchData['user'] = benchUser): Middleware {
   return async function routes(ctx: Context): Promise<void> {
     switch (ctx.path) {
       case '/write': {
         const session = await open(ctx);
         const views = (session.get('views') ?? 0) + 1;
         session.set('views', views);
-        if (!session.hasUser()) session.setUser(benchUser());
+        if (!session.hasUser()) session.setUser(newUser());
         ctx.body = { views };
         return;
       }

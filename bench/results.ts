@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, platform, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { InstructionResults } from './instructions.js';
+import { instructionsMarkdown, sizesMarkdown, type InstructionResults } from './instructions-report.js';
 import { ROOT } from './package.js';
 import {
   fmt,
@@ -56,6 +56,7 @@ export interface HttpRun {
 interface Results {
   http: Stamped<HttpRun>;
   instructions: Stamped<InstructionResults>;
+  'instructions-sizes': Stamped<InstructionResults>;
   'memory-scale': Stamped<ScaleResult>;
   serializers: Stamped<Record<string, SerializerBenchResult>>;
   stores: Stamped<StoresRun>;
@@ -92,7 +93,7 @@ export async function writeResults<K extends keyof Results>(name: K, data: Resul
   await mkdir(DIR, { recursive: true });
   await writeFile(join(DIR, `${name}.json`), `${JSON.stringify(data, null, 2)}\n`);
   const all: Partial<Results> = {};
-  for (const key of ['http', 'instructions', 'memory-scale', 'serializers', 'stores'] as const) {
+  for (const key of ['http', 'instructions', 'instructions-sizes', 'memory-scale', 'serializers', 'stores'] as const) {
     const file = join(DIR, `${key}.json`);
     // Each file was written by this module from the matching type.
     if (existsSync(file)) Object.assign(all, { [key]: JSON.parse(await readFile(file, 'utf8')) as Results[typeof key] });
@@ -112,7 +113,8 @@ function when(stamp: Stamped<unknown>): string {
 function render(all: Partial<Results>): string {
   const sections = [
     all.http && httpSection(all.http),
-    all.instructions && instructionsSection(all.instructions),
+    all.instructions && instructionsMarkdown(all.instructions.result, when(all.instructions)),
+    all['instructions-sizes'] && sizesMarkdown(all['instructions-sizes'].result, when(all['instructions-sizes'])),
     all.stores && storesSection(all.stores.result, when(all.stores)),
     all['memory-scale'] && scaleSection(all['memory-scale']),
     all.serializers && serializerSection(all.serializers),
@@ -147,38 +149,6 @@ reported for comparison. Each ratio is the median over rounds of the two scenari
 
 ${markdownRatios(ratios)}
 ${comparison}`;
-}
-
-function instructionsSection(stamp: Stamped<InstructionResults>): string {
-  const { warmupRequests, requests, windows, rows, ratios, against } = stamp.result;
-  const head = ['scenario', 'instructions / request', 'over bare Koa', 'windows', 'all threads'];
-  if (against !== undefined) head.push(`${against.ref} (\`${against.commit}\`)`, `here / ${against.ref}`);
-  const table = markdownTable(
-    head,
-    rows.map((row) => {
-      const cells = [
-        row.label,
-        fmt(row.instructions, 0),
-        row.overBare === undefined ? '' : fmt(row.overBare, 0),
-        `${row.windows.length}${row.settled ? '' : ', not settled'}`,
-        fmt(row.allThreads, 0),
-      ];
-      if (against !== undefined) cells.push(fmt(row.reference ?? Number.NaN, 0), fmt(row.instructions / (row.reference ?? Number.NaN), 3));
-      return cells;
-    }),
-  );
-  return `## Instructions per request: \`npm run bench:instructions\`
-
-${when(stamp)} Each scenario in its own process under \`valgrind --tool=callgrind\`, client and server in that
-process over one keep-alive connection. After ${warmupRequests.toLocaleString('en-US')} warm-up requests, windows of
-${requests.toLocaleString('en-US')} requests are counted (instrumentation on for the window only) until the last three agree
-within 4%, at most ${windows}; shown is the median of those three. Counts are the main thread's (the request path);
-"all threads" adds V8's helper threads (optimizing compiler, concurrent GC marking).
-
-${table}
-
-${markdownRatios(ratios)}
-`;
 }
 
 function scaleSection(stamp: Stamped<ScaleResult>): string {

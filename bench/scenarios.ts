@@ -11,6 +11,10 @@ export interface AppSpec {
   readonly kind: 'bare' | 'bare-middleware' | 'koa-session' | 'kit' | 'floor' | 'naive-file' | BareDriverKind;
   readonly store?: 'memory' | 'file' | 'file-nofsync' | 'postgres' | 'mysql' | 'sqlite' | 'redis' | 'cookie';
   readonly serializer?: 'json' | 'superjson' | 'msgpack';
+  /** Kit only: `session({ ctxSession: true })`, the handler working on `ctx.session` as koa-session users do. */
+  readonly ctxSession?: boolean;
+  /** About how many bytes (as JSON) each session holds; the benchmark's small record when unset. */
+  readonly sessionBytes?: number;
 }
 
 /** The database stores' baselines: each store's own statements through its bare driver. */
@@ -39,6 +43,8 @@ const kit = (store: NonNullable<AppSpec['store']>, serializer: NonNullable<AppSp
   serializer,
 });
 
+const view: AppSpec = { kind: 'kit', store: 'memory', serializer: 'json', ctxSession: true };
+
 function scenario(id: string, label: string, app: AppSpec, route: Route, cookies: Scenario['cookies'] = 'seeded'): Scenario {
   return { id, label, app, route, cookies };
 }
@@ -53,6 +59,9 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario('kit-read', 'kit Memory+JSON, read-only', kit('memory'), '/read'),
   scenario('kit-untouched', 'kit Memory+JSON, untouched route', kit('memory'), '/untouched'),
   scenario('bare-middleware', 'bare Koa + one empty async middleware', { kind: 'bare-middleware' }, '/untouched', 'synthetic'),
+  scenario('kit-view-write', 'kit Memory+JSON, ctx.session view, write', view, '/write'),
+  scenario('kit-view-read', 'kit Memory+JSON, ctx.session view, read-only', view, '/read'),
+  scenario('kit-view-untouched', 'kit Memory+JSON, ctx.session view, untouched route', view, '/untouched'),
   scenario('kit-first-visit', 'kit Memory+JSON, first visit (no cookie)', kit('memory'), '/write', 'none'),
   scenario('floor-write', 'floor (hand-written minimum), write', { kind: 'floor' }, '/write', 'seeded'),
   scenario('floor-read', 'floor (hand-written minimum), read-only', { kind: 'floor' }, '/read', 'seeded'),
@@ -83,9 +92,32 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario('cookie-read', 'kit CookieStore, read-only', kit('cookie'), '/read'),
 ];
 
+/** Session sizes of the size-scaling scenarios, in bytes of JSON. */
+export const SESSION_SIZES = [200, 2000, 20000] as const;
+
+/**
+ * The size-scaling scenarios (issue 16): kit on MemoryStore under each serializer, write and read,
+ * with sessions of each of {@link SESSION_SIZES}. Not in {@link SCENARIOS}: `npm run bench` runs
+ * them only when named with `--only`; `npm run bench:instructions -- --sizes` runs them all.
+ */
+export const SIZE_SCENARIOS: readonly Scenario[] = (['json', 'superjson', 'msgpack'] as const).flatMap((serializer) =>
+  SESSION_SIZES.flatMap((bytes) =>
+    (['/write', '/read'] as const).map((route) =>
+      scenario(
+        `size-${serializer}-${bytes}-${route.slice(1)}`,
+        `kit Memory+${serializer}, ${bytes.toLocaleString('en-US')} B session, ${route === '/write' ? 'write' : 'read-only'}`,
+        { ...kit('memory', serializer), sessionBytes: bytes },
+        route,
+      ),
+    ),
+  ),
+);
+
 /** The scenario with this id, or a clear error (a typo in `--only`). */
 export function scenarioById(id: string): Scenario {
-  const found = SCENARIOS.find((scenario) => scenario.id === id);
-  if (found === undefined) throw new Error(`bench: no scenario \`${id}\` (known: ${SCENARIOS.map((s) => s.id).join(', ')})`);
+  const found = SCENARIOS.find((scenario) => scenario.id === id) ?? SIZE_SCENARIOS.find((scenario) => scenario.id === id);
+  if (found === undefined) {
+    throw new Error(`bench: no scenario \`${id}\` (known: ${[...SCENARIOS, ...SIZE_SCENARIOS].map((s) => s.id).join(', ')})`);
+  }
   return found;
 }
