@@ -91,18 +91,32 @@ export interface ServerHandle {
   cookies: string[];
 }
 
-/** Forks the scenario's server; resolves to its handle, or to the reason it was skipped. */
-export async function startServer(scenario: Scenario, packageRoot?: string): Promise<ServerHandle | { skipped: string }> {
-  const child = forkBench('server', [scenario.id], packageRoot === undefined ? {} : { packageRoot });
+/**
+ * Forks a server module (`server`, `stores/server`) and waits until it listens; its process and
+ * port, or the reason it was skipped.
+ */
+export async function forkServer(
+  name: string,
+  args: string[],
+  options: Parameters<typeof forkBench>[2] = {},
+): Promise<{ child: ChildProcess; port: number } | { skipped: string }> {
+  const child = forkBench(name, args, options);
   try {
     const report = await nextMessage<ServerReport>(child, ['ready', 'skip']);
     if (report.type === 'skip') return { skipped: report.reason };
     if (report.type !== 'ready') throw new Error(`unexpected ${report.type}`);
-    return { scenario, packageRoot, child, port: report.port, cookies: [] };
+    return { child, port: report.port };
   } catch (error) {
     child.kill();
     return { skipped: `server did not start: ${error instanceof Error ? error.message : String(error)}` };
   }
+}
+
+/** Forks the scenario's server; resolves to its handle, or to the reason it was skipped. */
+export async function startServer(scenario: Scenario, packageRoot?: string): Promise<ServerHandle | { skipped: string }> {
+  const started = await forkServer('server', [scenario.id], packageRoot === undefined ? {} : { packageRoot });
+  if ('skipped' in started) return started;
+  return { scenario, packageRoot, ...started, cookies: [] };
 }
 
 /** Sends a command to a server process and waits for its `reply`; `R` is what that server reports. */

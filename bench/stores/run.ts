@@ -8,10 +8,11 @@
  * server under `--cpu-prof`, the top self times printed at the end), `--no-write`.
  */
 
+import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build, COMMON_FLAGS, command, forkBench, get, LoadProcess, nextMessage, numberFlag, stopServer } from '../harness.js';
+import { build, COMMON_FLAGS, command, forkServer, get, LoadProcess, numberFlag, stopServer } from '../harness.js';
 import { ROOT } from '../package.js';
 import { selfTimes } from '../studies/profile.js';
 import { currentCommit, stamped, writeResults } from '../results.js';
@@ -62,7 +63,7 @@ const log = (line: string): void => console.log(line);
 /** A running side: its process, port, and the session cookies seeded through it. */
 interface Running {
   side: Side;
-  child: ReturnType<typeof forkBench>;
+  child: ChildProcess;
   port: number;
   /** One per client for "a session each"; the last one is the shared session. */
   sessions: string[];
@@ -84,16 +85,14 @@ const PROFILES = join(ROOT, 'bench', '.tmp', 'profiles');
 
 async function start(side: Side): Promise<Running | { skipped: string }> {
   const nodeFlags = flags.profile ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILES, side.id)] : [];
-  const child = forkBench('stores/server', [side.id], { nodeFlags });
+  const started = await forkServer('stores/server', [side.id], { nodeFlags });
+  if ('skipped' in started) return started;
+  const server: Running = { side, ...started, sessions: [] };
   try {
-    const report = await nextMessage<SideReport>(child, ['ready', 'skip']);
-    if (report.type === 'skip') return { skipped: report.reason };
-    if (report.type !== 'ready') throw new Error(`unexpected ${report.type}`);
-    const server: Running = { side, child, port: report.port, sessions: [] };
     await seed(server);
     return server;
   } catch (error) {
-    child.kill();
+    server.child.kill();
     return { skipped: error instanceof Error ? error.message : String(error) };
   }
 }
