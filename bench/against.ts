@@ -2,8 +2,10 @@
  * `--against <git-ref>`: a checkout of another commit to measure beside this tree in one run. The
  * ref's files come from `git archive` into a temp directory (no worktree registered, nothing in
  * .git touched); it shares this tree's node_modules when its package-lock.json is the same, else
- * gets its own from `npm ci`; then it is built with its own `npm run build`. The servers still run
- * this tree's bench code, only the package they load is the ref's (bench/package.ts).
+ * gets its own from `npm ci` (or always shares them with `linkModules`, for a caller that loads
+ * only modules whose dependencies have not changed); then it is built with its own `npm run build`.
+ * The servers still run this tree's bench code, only the package they load is the ref's
+ * (bench/package.ts).
  */
 
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -26,7 +28,11 @@ export interface Reference {
 const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
 
 /** Exports, installs and builds `ref` in a temp directory; `remove()` deletes it. */
-export async function prepareReference(ref: string, log: (line: string) => void): Promise<Reference> {
+export async function prepareReference(
+  ref: string,
+  log: (line: string) => void,
+  options: { linkModules?: boolean } = {},
+): Promise<Reference> {
   let commit: string;
   try {
     commit = git('rev-parse', '--short', '--verify', `${ref}^{commit}`);
@@ -43,7 +49,7 @@ export async function prepareReference(ref: string, log: (line: string) => void)
     if (archive.status !== 0) throw new Error(`git archive ${commit} failed: ${archive.stderr}`);
     const lock = (dir: string): string =>
       existsSync(join(dir, 'package-lock.json')) ? readFileSync(join(dir, 'package-lock.json'), 'utf8') : '';
-    if (lock(root) === lock(ROOT)) {
+    if (options.linkModules === true || lock(root) === lock(ROOT)) {
       symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');
     } else {
       log(`bench: ${ref} has other dependencies; npm ci in ${root}`);

@@ -4,6 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import Koa, { type Context } from 'koa';
 import koaSession from 'koa-session';
+import type { Redis } from 'ioredis';
 import { bareRoutes, benchUser, objectView, routes, sizedUser, type BenchData, type SessionView } from './handlers.js';
 import { bareMysql, barePg, bareRedis, bareSqlite, dropKeys } from './bare-drivers.js';
 import { bareDriverApp, bareFileApp, type BareDriver } from './baselines.js';
@@ -14,7 +15,8 @@ import type { AppSpec, BareDriverKind } from './scenarios.js';
 /** Keys for the signed id cookie (kit) and koa-session's signed cookies: the same for both. */
 export const APP_KEYS = ['bench-key-2026-0123456789abcdef0123456789', 'bench-key-older-0123456789abcdef01234567'];
 
-function newApp(): Koa {
+/** A Koa app with {@link APP_KEYS}. */
+export function newApp(): Koa {
   const app = new Koa();
   app.keys = APP_KEYS;
   return app;
@@ -134,9 +136,11 @@ async function makeSerializer(name: 'json' | 'superjson' | 'msgpack'): Promise<u
   return factory();
 }
 
-type StoreClass = new (options: Record<string, unknown>) => unknown;
+/** A kit store's constructor, as DESIGN.md documents it. */
+export type StoreClass = new (options: Record<string, unknown>) => { close?: () => Promise<void> };
 
-async function storeClass(module: string, name: string): Promise<StoreClass> {
+/** The class `name` exported by `koa-session-kit/stores/<module>`, or a skip saying why not. */
+export async function storeClass(module: string, name: string): Promise<StoreClass> {
   const entry = `koa-session-kit/stores/${module}`;
   return exported<StoreClass>(await loadEntry(entry), name, entry);
 }
@@ -176,14 +180,7 @@ async function makeStore(kind: NonNullable<AppSpec['store']>): Promise<{ store: 
     }
     case 'redis': {
       const Store = await storeClass('redis', 'RedisStore');
-      const { Redis } = await import('ioredis');
-      const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
-      try {
-        await client.connect();
-      } catch (error) {
-        client.disconnect();
-        throw new SkipScenario(`Redis is not reachable at ${REDIS_URL} (${String(error)})`);
-      }
+      const client = await connectRedis();
       const prefix = `bench:${process.pid}:`;
       const store = new Store({ client, prefix });
       return { store, release: () => dropKeys(client, prefix) };
@@ -195,7 +192,21 @@ async function makeStore(kind: NonNullable<AppSpec['store']>): Promise<{ store: 
   }
 }
 
-async function dropPgTable(table: string): Promise<void> {
+/** An ioredis client on REDIS_URL (`options` added to the bench's own), connected, or a skip when Redis does not answer. */
+export async function connectRedis(options: { enableAutoPipelining?: boolean } = {}): Promise<Redis> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true, ...options });
+  try {
+    await client.connect();
+  } catch (error) {
+    client.disconnect();
+    throw new SkipScenario(`Redis is not reachable at ${REDIS_URL} (${String(error)})`);
+  }
+  return client;
+}
+
+/** Drops a table of this process from the bench's PostgreSQL. */
+export async function dropPgTable(table: string): Promise<void> {
   const pg = await import('pg');
   const client = new pg.default.Client({ connectionString: DATABASE_URL });
   await client.connect();

@@ -1,4 +1,7 @@
-/** Process plumbing for run.ts: building the package, forking servers and the load process, seeding sessions, checking answers. */
+/**
+ * Process plumbing for run.ts and stores/run.ts: number flags, building the package, forking
+ * servers and the load process, seeding sessions, checking answers.
+ */
 
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -6,7 +9,7 @@ import { join } from 'node:path';
 import { ROOT } from './package.js';
 import type { LoadCommand, LoadReport } from './load.js';
 import type { Scenario } from './scenarios.js';
-import type { ServerCommand, ServerReport } from './server.js';
+import type { ServerCommand, ServerReport } from './server-loop.js';
 
 /**
  * Builds the package in `root` with its own `npm run build`, so the servers run the JavaScript
@@ -57,6 +60,28 @@ export function nextMessage<M extends { type: string }>(child: ChildProcess, typ
   });
 }
 
+/** The flags every bench command takes, as `parseArgs` options (bench/README.md lists them). */
+export const COMMON_FLAGS = {
+  quick: { type: 'boolean', default: false },
+  rounds: { type: 'string' },
+  duration: { type: 'string' },
+  warmup: { type: 'string' },
+  only: { type: 'string' },
+  'no-write': { type: 'boolean', default: false },
+} as const;
+
+/**
+ * A number flag of `command` (`bench`, `bench:stores`): `fallback` when absent, else a number from
+ * `min` to `max` or a RangeError naming the flag.
+ */
+export function numberFlag(command: string, name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max)
+    throw new RangeError(`${command}: --${name} must be a number from ${min} to ${max} (received ${value})`);
+  return n;
+}
+
 /** A running scenario server; `packageRoot` is set when it serves another checkout's package. */
 export interface ServerHandle {
   scenario: Scenario;
@@ -66,38 +91,59 @@ export interface ServerHandle {
   cookies: string[];
 }
 
-/** Forks the scenario's server; resolves to its handle, or to the reason it was skipped. */
-export async function startServer(scenario: Scenario, packageRoot?: string): Promise<ServerHandle | { skipped: string }> {
-  const child = forkBench('server', [scenario.id], packageRoot === undefined ? {} : { packageRoot });
+/**
+ * Forks a server module (`server`, `stores/server`) and waits until it listens; its process and
+ * port, or the reason it was skipped.
+ */
+export async function forkServer(
+  name: string,
+  args: string[],
+  options: Parameters<typeof forkBench>[2] = {},
+): Promise<{ child: ChildProcess; port: number } | { skipped: string }> {
+  const child = forkBench(name, args, options);
   try {
     const report = await nextMessage<ServerReport>(child, ['ready', 'skip']);
     if (report.type === 'skip') return { skipped: report.reason };
     if (report.type !== 'ready') throw new Error(`unexpected ${report.type}`);
-    return { scenario, packageRoot, child, port: report.port, cookies: [] };
+    return { child, port: report.port };
   } catch (error) {
     child.kill();
     return { skipped: `server did not start: ${error instanceof Error ? error.message : String(error)}` };
   }
 }
 
-export async function command(server: ServerHandle, message: ServerCommand, reply: ServerReport['type']): Promise<ServerReport> {
-  const answer = nextMessage<ServerReport>(server.child, [reply]);
+/** Forks the scenario's server; resolves to its handle, or to the reason it was skipped. */
+export async function startServer(scenario: Scenario, packageRoot?: string): Promise<ServerHandle | { skipped: string }> {
+  const started = await forkServer('server', [scenario.id], packageRoot === undefined ? {} : { packageRoot });
+  if ('skipped' in started) return started;
+  return { scenario, packageRoot, ...started, cookies: [] };
+}
+
+/** Sends a command to a server process and waits for its `reply`; `R` is what that server reports. */
+export async function command<R extends { type: string } = ServerReport>(
+  server: { child: ChildProcess },
+  message: ServerCommand,
+  reply: R['type'],
+): Promise<R> {
+  const answer = nextMessage<R>(server.child, [reply]);
   server.child.send(message);
   return answer;
 }
 
-export async function stopServer(server: ServerHandle): Promise<void> {
+/** Asks a server process to close, and kills it when it does not answer. */
+export async function stopServer(server: { child: ChildProcess }): Promise<void> {
   await command(server, { type: 'close' }, 'closed').catch(() => server.child.kill());
 }
 
-interface Answer {
+/** A server's answer to {@link get}. */
+export interface Answer {
   status: number;
   body: string;
   cookie: string | undefined;
 }
 
 /** One GET; `cookie` is the Cookie header to send; the answer's Set-Cookie lines come back as a Cookie header. */
-async function get(port: number, path: string, cookie?: string): Promise<Answer> {
+export async function get(port: number, path: string, cookie?: string): Promise<Answer> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`, cookie === undefined ? {} : { headers: { cookie } });
   const body = await response.text();
   const lines = response.headers.getSetCookie();

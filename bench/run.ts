@@ -8,47 +8,45 @@
 
 import { parseArgs } from 'node:util';
 import { prepareReference, type Reference } from './against.js';
-import { build, command, LoadProcess, sanityCheck, seed, startServer, stopServer, type ServerHandle } from './harness.js';
+import {
+  build,
+  COMMON_FLAGS,
+  command,
+  LoadProcess,
+  numberFlag,
+  sanityCheck,
+  seed,
+  startServer,
+  stopServer,
+  type ServerHandle,
+} from './harness.js';
 import { ROOT } from './package.js';
 import { compare, consoleTables, ratios, summarize, type Round, type Summary } from './report.js';
 import { currentCommit, stamped, writeResults, type HttpRun } from './results.js';
 import { SCENARIOS, scenarioById, type Scenario } from './scenarios.js';
-import type { ServerReport } from './server.js';
+import type { ServerReport } from './server-loop.js';
 
 const { values: flags } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
+    ...COMMON_FLAGS,
     connections: { type: 'string' },
     sessions: { type: 'string' },
-    only: { type: 'string' },
     against: { type: 'string' },
-    'no-write': { type: 'boolean', default: false },
   },
   strict: true,
 });
-
-function numberFlag(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max)
-    throw new RangeError(`bench: --${name} must be a number from ${min} to ${max} (received ${value})`);
-  return n;
-}
 
 const quick = flags.quick;
 const config = {
   // Many short rounds: on a shared machine speed drifts over seconds, and a median of seven survives
   // a few rounds that a neighbour's burst slowed down.
-  rounds: numberFlag('rounds', flags.rounds, quick ? 1 : 7, 1, 40),
-  durationSeconds: numberFlag('duration', flags.duration, quick ? 2 : 1.5, 1, 120),
+  rounds: numberFlag('bench', 'rounds', flags.rounds, quick ? 1 : 7, 1, 40),
+  durationSeconds: numberFlag('bench', 'duration', flags.duration, quick ? 2 : 1.5, 1, 120),
   // V8 and the heap settle over a few seconds; shorter warm-ups left the first rounds visibly slower.
-  warmupSeconds: numberFlag('warmup', flags.warmup, quick ? 0.5 : 2.5, 0, 60),
+  warmupSeconds: numberFlag('bench', 'warmup', flags.warmup, quick ? 0.5 : 2.5, 0, 60),
   // The issue asks for 10 to 50 connections.
-  connections: numberFlag('connections', flags.connections, 20, 10, 50),
-  sessions: numberFlag('sessions', flags.sessions, quick ? 200 : 1000, 50, 100_000),
+  connections: numberFlag('bench', 'connections', flags.connections, 20, 10, 50),
+  sessions: numberFlag('bench', 'sessions', flags.sessions, quick ? 200 : 1000, 50, 100_000),
   quick,
 };
 

@@ -1,6 +1,6 @@
 /** The Redis Cluster the cluster tests run on, the cluster clients RedisStore is tested with, and key clean-up. */
 
-import { describe } from '@jest/globals';
+import { afterAll, beforeAll, describe } from '@jest/globals';
 import { Cluster, Redis } from 'ioredis';
 import { createCluster } from 'redis';
 import { execFile } from 'node:child_process';
@@ -137,6 +137,41 @@ export async function deleteClusterKeys(admin: Cluster, prefix: string): Promise
       cursor = next;
     } while (cursor !== '0');
   }
+}
+
+/** The admin client of one describe block, and the prefixes whose keys it deletes afterwards. */
+export interface ClusterAdmin {
+  /** An ioredis Cluster client on the shared cluster; open only while the block's tests run. */
+  readonly client: Cluster;
+  /** Registers `prefix` so its keys are deleted after the block's tests; returns it. */
+  track(prefix: string): string;
+}
+
+/**
+ * Registers, in the calling describe block, an admin client opened before its tests, and after
+ * them the deletion of every tracked prefix's keys and the client's quit.
+ */
+export function clusterAdmin(): ClusterAdmin {
+  let client: Cluster | undefined;
+  const prefixes: string[] = [];
+  beforeAll(() => {
+    client = ioredisCluster();
+  });
+  afterAll(async () => {
+    if (client === undefined) return;
+    for (const prefix of prefixes) await deleteClusterKeys(client, prefix);
+    await client.quit();
+  });
+  return {
+    get client() {
+      if (client === undefined) throw new Error('clusterAdmin(): the admin client is open only while its describe block runs its tests');
+      return client;
+    },
+    track(prefix) {
+      prefixes.push(prefix);
+      return prefix;
+    },
+  };
 }
 
 /**

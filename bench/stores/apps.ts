@@ -3,10 +3,10 @@
  * against the kit on its own store of the same backend, both answering the same two routes.
  */
 
-import Koa, { type Context, type Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import koaSession from 'koa-session';
 import type { KoaRedisStore } from 'koa-redis';
-import { APP_KEYS } from '../apps.js';
+import { connectRedis, dropPgTable, newApp, storeClass, type StoreClass } from '../apps.js';
 import { benchUser } from '../handlers.js';
 import { DATABASE_URL, exported, loadEntry, REDIS_URL, SkipScenario, type BenchApp } from '../package.js';
 
@@ -47,12 +47,6 @@ function routes(open: (ctx: Context) => Promise<Access>): Middleware {
       ctx.status = 404;
     }
   };
-}
-
-function newApp(): Koa {
-  const app = new Koa();
-  app.keys = APP_KEYS;
-  return app;
 }
 
 /** Keys and tables of this process only, so runs beside other work never meet theirs. */
@@ -137,24 +131,11 @@ async function dropKeys(pattern: string): Promise<void> {
   await client.quit();
 }
 
-type Closable = { close?: () => Promise<void> };
-type StoreClass = new (options: Record<string, unknown>) => Closable;
-
-async function storeClass(module: string, name: string): Promise<StoreClass> {
-  const entry = `koa-session-kit/stores/${module}`;
-  return exported<StoreClass>(await loadEntry(entry), name, entry);
-}
+type Closable = InstanceType<StoreClass>;
 
 async function kitRedisStore(autoPipelining: boolean): Promise<{ store: Closable; release: () => Promise<void> }> {
   const Store = await storeClass('redis', 'RedisStore');
-  const { Redis } = await import('ioredis');
-  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true, enableAutoPipelining: autoPipelining });
-  try {
-    await client.connect();
-  } catch (error) {
-    client.disconnect();
-    throw new SkipScenario(`Redis is not reachable at ${REDIS_URL} (${String(error)})`);
-  }
+  const client = await connectRedis({ enableAutoPipelining: autoPipelining });
   const store = new Store({ client, prefix: `${OWN}kit:` });
   return {
     store,
@@ -169,18 +150,7 @@ async function kitPgStore(): Promise<{ store: Closable; release: () => Promise<v
   const Store = await storeClass('postgres', 'PostgresStore');
   const table = `bench_sbs_kit_${process.pid}`;
   const store = new Store({ connectionString: DATABASE_URL, table });
-  return { store, release: () => dropTable(table) };
-}
-
-async function dropTable(table: string): Promise<void> {
-  const pg = await import('pg');
-  const client = new pg.default.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(`DROP TABLE IF EXISTS "${table}"`);
-  } finally {
-    await client.end();
-  }
+  return { store, release: () => dropPgTable(table) };
 }
 
 async function kitApp({ store, release }: { store: Closable; release: () => Promise<void> }, onRetry: () => void): Promise<BenchApp> {

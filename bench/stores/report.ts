@@ -32,18 +32,11 @@ export interface SideRound {
   errors: number;
 }
 
-/** A side in a cell: medians over rounds, sums of the counts. */
-export interface SideCell extends Cell {
+/** A side in a cell: a round's fields, the rates as medians over rounds and the counts as sums. */
+export interface SideCell extends Cell, SideRound {
   side: SideId;
   label: string;
   backend: Side['backend'];
-  rps: number;
-  cpuMicrosPerRequest: number;
-  acked: number;
-  lost: number;
-  retries: number;
-  non2xx: number;
-  errors: number;
   rounds: SideRound[];
 }
 

@@ -8,13 +8,13 @@
  * server under `--cpu-prof`, the top self times printed at the end), `--no-write`.
  */
 
+import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build, forkBench, LoadProcess, nextMessage } from '../harness.js';
+import { build, COMMON_FLAGS, command, forkServer, get, LoadProcess, numberFlag, stopServer } from '../harness.js';
 import { ROOT } from '../package.js';
 import { selfTimes } from '../studies/profile.js';
-import type { ServerCommand } from '../server.js';
 import { currentCommit, stamped, writeResults } from '../results.js';
 import { CLIENT_COOKIE } from './apps.js';
 import { cellName, consoleTable, sideRatios, summarizeSide, type Cell, type Side, type SideRound, type StoresRun } from './report.js';
@@ -42,33 +42,20 @@ const loadName = (cell: Cell): string => `${cell.clients}${cell.shared ? '-share
 
 const { values: flags } = parseArgs({
   options: {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    warmup: { type: 'string' },
-    only: { type: 'string' },
+    ...COMMON_FLAGS,
     loads: { type: 'string' },
     profile: { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
   },
   strict: true,
 });
-
-function numberFlag(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max)
-    throw new RangeError(`bench:stores: --${name} must be from ${min} to ${max} (received ${value})`);
-  return n;
-}
 
 const config = {
   // Ten rounds of 1 s keep the whole run under ten minutes. On a shared machine req/s moves several-fold
   // within seconds: short rounds keep the two sides of a ratio close in time, and many of them give a
   // median that survives a few bad ones.
-  rounds: numberFlag('rounds', flags.rounds, flags.quick ? 1 : 10, 1, 20),
-  durationSeconds: numberFlag('duration', flags.duration, 1, 1, 60),
-  warmupSeconds: numberFlag('warmup', flags.warmup, flags.quick ? 0.5 : 2, 0, 30),
+  rounds: numberFlag('bench:stores', 'rounds', flags.rounds, flags.quick ? 1 : 10, 1, 20),
+  durationSeconds: numberFlag('bench:stores', 'duration', flags.duration, 1, 1, 60),
+  warmupSeconds: numberFlag('bench:stores', 'warmup', flags.warmup, flags.quick ? 0.5 : 2, 0, 30),
   quick: flags.quick,
 };
 const log = (line: string): void => console.log(line);
@@ -76,29 +63,17 @@ const log = (line: string): void => console.log(line);
 /** A running side: its process, port, and the session cookies seeded through it. */
 interface Running {
   side: Side;
-  child: ReturnType<typeof forkBench>;
+  child: ChildProcess;
   port: number;
   /** One per client for "a session each"; the last one is the shared session. */
   sessions: string[];
-}
-
-async function command(server: Running, message: ServerCommand, reply: SideReport['type']): Promise<SideReport> {
-  const answer = nextMessage<SideReport>(server.child, [reply]);
-  server.child.send(message);
-  return answer;
-}
-
-async function get(port: number, path: string, cookie?: string): Promise<{ status: number; body: string; cookie: string }> {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`, cookie === undefined ? {} : { headers: { cookie } });
-  const pairs = response.headers.getSetCookie().map((line) => line.split(';')[0] as string);
-  return { status: response.status, body: await response.text(), cookie: pairs.join('; ') };
 }
 
 /** Makes a session per client and one shared session, each by a first `/bump`. */
 async function seed(server: Running): Promise<void> {
   for (let i = 0; i <= MAX_CLIENTS; i++) {
     const answer = await get(server.port, '/bump');
-    if (answer.status !== 200 || answer.cookie === '') throw new Error(`seeding got ${answer.status}: ${answer.body.slice(0, 200)}`);
+    if (answer.status !== 200 || answer.cookie === undefined) throw new Error(`seeding got ${answer.status}: ${answer.body.slice(0, 200)}`);
     server.sessions.push(answer.cookie);
   }
   const check = await get(server.port, '/bump', server.sessions[0]);
@@ -110,16 +85,14 @@ const PROFILES = join(ROOT, 'bench', '.tmp', 'profiles');
 
 async function start(side: Side): Promise<Running | { skipped: string }> {
   const nodeFlags = flags.profile ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILES, side.id)] : [];
-  const child = forkBench('stores/server', [side.id], { nodeFlags });
+  const started = await forkServer('stores/server', [side.id], { nodeFlags });
+  if ('skipped' in started) return started;
+  const server: Running = { side, ...started, sessions: [] };
   try {
-    const report = await nextMessage<SideReport>(child, ['ready', 'skip']);
-    if (report.type === 'skip') return { skipped: report.reason };
-    if (report.type !== 'ready') throw new Error(`unexpected ${report.type}`);
-    const server: Running = { side, child, port: report.port, sessions: [] };
     await seed(server);
     return server;
   } catch (error) {
-    child.kill();
+    server.child.kill();
     return { skipped: error instanceof Error ? error.message : String(error) };
   }
 }
@@ -148,9 +121,9 @@ async function stored(server: Running, sessions: readonly string[]): Promise<num
 async function measure(load: LoadProcess, server: Running, cell: Cell, seconds: number): Promise<SideRound> {
   const { sessions, headers } = cookiesFor(server, cell);
   const before = await stored(server, sessions);
-  await command(server, { type: 'start' }, 'started');
+  await command<SideReport>(server, { type: 'start' }, 'started');
   const result = await load.run({ port: server.port, path: '/bump', cookies: headers, connections: cell.clients, duration: seconds });
-  const stopped = (await command(server, { type: 'stop' }, 'stopped')) as Extract<SideReport, { type: 'stopped' }>;
+  const stopped = (await command<SideReport>(server, { type: 'stop' }, 'stopped')) as Extract<SideReport, { type: 'stopped' }>;
   const after = await stored(server, sessions);
   return {
     rps: result.requests / result.duration,
@@ -224,7 +197,7 @@ async function main(): Promise<void> {
   } finally {
     load.close();
     const exited = servers.map((server) => new Promise((resolve) => server.child.once('exit', resolve)));
-    await Promise.all(servers.map((server) => command(server, { type: 'close' }, 'closed').catch(() => server.child.kill())));
+    await Promise.all(servers.map(stopServer));
     await Promise.all(exited);
   }
   if (flags.profile) for (const server of servers) await printProfile(server.side);

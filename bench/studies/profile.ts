@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { build, forkBench, LoadProcess, nextMessage, sanityCheck, seed, stopServer, type ServerHandle } from '../harness.js';
 import { ROOT } from '../package.js';
 import { scenarioById } from '../scenarios.js';
-import type { ServerReport } from '../server.js';
+import type { ServerReport } from '../server-loop.js';
 
 interface ProfileNode {
   id: number;

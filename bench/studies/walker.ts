@@ -1,28 +1,32 @@
 /**
- * Study: what the read-once strict walker costs, against the walker before it (commit fa4eb7c,
- * copied into ./pre-walker), in one process. `npx tsx bench/studies/walker.ts [--rounds N] [--parts]`.
+ * Study: what the read-once strict walker costs, against the walker before it (commit fa4eb7c by
+ * default), in one process. `npx tsx bench/studies/walker.ts [--against <ref>] [--rounds N] [--parts]`.
  *
  * - Default: encode and decode CPU µs per call for json, superjson and msgpack, on the bench's
  *   session (bench/handlers.ts: a counter and a small user) and on the typical session of
  *   ./serializers.ts, the two implementations alternating slice by slice; medians over rounds, and
- *   the median of the per-round ratios (now / pre-walker).
+ *   the median of the per-round ratios (now / before).
  * - `--parts`: the walker's pieces on the typical session, each alone (a descriptor per key, one
  *   getOwnPropertyDescriptors per object, isProxy, the symbol-key check, Object.keys against for-in,
  *   JSON.stringify), so a change to the walk can be priced before it is made.
  *
- * Unlike the bench commands, this study imports the serializers from source (serializers/*.ts),
- * as the reference does, so both sides go through the same compiler. CPU time (process.cpuUsage)
- * rather than wall time: on a shared machine a slice that waits for a core is not counted.
+ * The reference is taken from git at run time, as `npm run bench -- --against <ref>` does
+ * (bench/against.ts): `git archive` of the ref into a temp directory, this tree's node_modules
+ * linked (the serializers' dependencies are the same), its own `npm run build`, removed at the end.
+ * This tree is built too, and both sides load the built `dist/serializers/*.js`, so both go
+ * through the same compiler. CPU time (process.cpuUsage) rather than wall time: on a shared
+ * machine a slice that waits for a core is not counted.
  */
 
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { types } from 'node:util';
-import { jsonSerializer } from '../../serializers/json.js';
-import { msgpackSerializer } from '../../serializers/msgpack.js';
-import { superjsonSerializer } from '../../serializers/superjson.js';
 import type { Serializer } from '../../src/serializer.js';
+import { prepareReference } from '../against.js';
 import { benchUser } from '../handlers.js';
-import { preWalkerJson, preWalkerMsgpack, preWalkerSuperjson } from './pre-walker/serializers.js';
+import { build } from '../harness.js';
+import { ROOT } from '../package.js';
 import { typicalSession } from './serializers.js';
 
 let sink: unknown;
@@ -96,17 +100,33 @@ function compare(name: string, session: string, before: Serializer, now: Seriali
   };
 }
 
+const SERIALIZERS = ['json', 'superjson', 'msgpack'] as const;
+
+/** The factories (`jsonSerializer`, ...) of the package built in `root`'s dist/. */
+async function builtSerializers(root: string): Promise<Record<string, () => Serializer>> {
+  const factories: Record<string, () => Serializer> = {};
+  for (const name of SERIALIZERS) {
+    const file = join(root, 'dist', 'serializers', `${name}.js`);
+    const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    const factory = module[`${name}Serializer`];
+    if (typeof factory !== 'function') throw new Error(`walker study: ${file} does not export \`${name}Serializer\``);
+    // Every version's factory takes optional options and returns the Serializer contract.
+    factories[name] = factory as () => Serializer;
+  }
+  return factories;
+}
+
 /** Every serializer on both sessions: the typical one with Dates where the serializer carries them. */
-export function runWalkerStudy(rounds: number): Row[] {
-  const pairs: [string, () => Serializer, () => Serializer][] = [
-    ['json', preWalkerJson, () => jsonSerializer()],
-    ['superjson', preWalkerSuperjson, () => superjsonSerializer()],
-    ['msgpack', preWalkerMsgpack, () => msgpackSerializer()],
-  ];
+export function runWalkerStudy(
+  before: Readonly<Record<string, () => Serializer>>,
+  now: Readonly<Record<string, () => Serializer>>,
+  rounds: number,
+): Row[] {
   const rows: Row[] = [];
-  for (const [name, before, now] of pairs) {
-    rows.push(compare(name, 'bench', before(), now(), benchSession(), rounds));
-    rows.push(compare(name, 'typical', before(), now(), typicalSession(name !== 'json'), rounds));
+  for (const name of SERIALIZERS) {
+    const [b, n] = [before[name] as () => Serializer, now[name] as () => Serializer];
+    rows.push(compare(name, 'bench', b(), n(), benchSession(), rounds));
+    rows.push(compare(name, 'typical', b(), n(), typicalSession(name !== 'json'), rounds));
   }
   return rows;
 }
@@ -177,7 +197,11 @@ function printRows(rows: readonly Row[]): void {
 }
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '31' }, parts: { type: 'boolean', default: false } },
+  options: {
+    against: { type: 'string', default: 'fa4eb7c' },
+    rounds: { type: 'string', default: '31' },
+    parts: { type: 'boolean', default: false },
+  },
   strict: true,
 });
 const rounds = Number(values.rounds);
@@ -186,7 +210,16 @@ if (values.parts) {
   console.log(`typical session: ${plain.length} plain objects, ${arrays.length} arrays; CPU µs per session, median of ${rounds} rounds`);
   for (const [name, us] of Object.entries(runParts(rounds))) console.log(`${name.padEnd(44)}${f(us)}`);
 } else {
-  console.log(`CPU µs per call, median of ${rounds} rounds (before: fa4eb7c's walker, bench/studies/pre-walker)`);
-  printRows(runWalkerStudy(rounds));
+  build(ROOT);
+  const reference = await prepareReference(values.against, console.error, { linkModules: true });
+  try {
+    const [before, now] = [await builtSerializers(reference.root), await builtSerializers(ROOT)];
+    console.log(
+      `CPU µs per call, median of ${rounds} rounds (before: the walker at ${reference.ref}, commit ${reference.commit}, built from git)`,
+    );
+    printRows(runWalkerStudy(before, now, rounds));
+  } finally {
+    await reference.remove();
+  }
 }
 void sink;

@@ -1,14 +1,12 @@
 /** session() on RedisStore while Redis Cluster moves the slot its sessions live in: no request fails, no update or session is lost. */
 
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Cluster } from 'ioredis';
+import { describe, expect, it } from '@jest/globals';
 import { session } from '../../../src/index.js';
 import { RedisStore } from '../../../stores/redis.js';
 import {
+  clusterAdmin,
   clusterFlavours,
-  deleteClusterKeys,
   describeWithCluster,
-  ioredisCluster,
   moveSlot,
   nodeConnections,
   redirections,
@@ -22,21 +20,12 @@ const PAUSE_MS = 15;
 describeWithCluster('session() on RedisStore while the cluster moves its slot', () => {
   for (const flavour of clusterFlavours) {
     describe(flavour.name, () => {
-      let admin: Cluster;
-      const prefixes: string[] = [];
-      beforeAll(() => {
-        admin = ioredisCluster();
-      });
-      afterAll(async () => {
-        for (const prefix of prefixes) await deleteClusterKeys(admin, prefix);
-        await admin.quit();
-      });
+      const admin = clusterAdmin();
 
       /** Logs sessions in, moves their slot while four clients keep counting on them, then checks every count and list. */
       const serveWhileMoving = async (withOwners: boolean): Promise<void> => {
-        const prefix = taggedPrefix('cluster-move');
-        prefixes.push(prefix);
-        const slot = Number(await admin.cluster('KEYSLOT', prefix));
+        const prefix = admin.track(taggedPrefix('cluster-move'));
+        const slot = Number(await admin.client.cluster('KEYSLOT', prefix));
         const { client, close } = await flavour.open();
         const store = new RedisStore({ client, prefix });
         const app = countingApp(store);

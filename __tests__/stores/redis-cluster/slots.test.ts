@@ -1,15 +1,13 @@
 /** RedisStore's keys and Redis Cluster hash slots: the keys one operation touches share a slot, the owner's set included. */
 
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Cluster } from 'ioredis';
+import { describe, expect, it } from '@jest/globals';
 import { digestId, generateId } from '../../../src/id.js';
 import { RedisStore } from '../../../stores/redis.js';
 import { uniquePrefix } from '../../helpers/redis-store.js';
 import {
+  clusterAdmin,
   clusterFlavours,
-  deleteClusterKeys,
   describeWithCluster,
-  ioredisCluster,
   keysUnder,
   nodeConnections,
   taggedPrefix,
@@ -46,19 +44,11 @@ async function ownerLifecycle(store: RedisStore): Promise<void> {
 }
 
 describeWithCluster('RedisStore keys and hash slots', () => {
-  let admin: Cluster;
-  const prefixes: string[] = [];
-  beforeAll(() => {
-    admin = ioredisCluster();
-  });
-  afterAll(async () => {
-    for (const prefix of prefixes) await deleteClusterKeys(admin, prefix);
-    await admin.quit();
-  });
+  const admin = clusterAdmin();
 
   /** A store on a client of `flavour` under `prefix`, and how to let the client go. */
   const storeOn = async (flavour: ClusterFlavour, prefix: string) => {
-    prefixes.push(prefix);
+    admin.track(prefix);
     const { client, close } = await flavour.open();
     return { store: new RedisStore({ client, prefix }), close };
   };
@@ -75,13 +65,13 @@ describeWithCluster('RedisStore keys and hash slots', () => {
           await store.create(b, { data: Uint8Array.of(2), expires: Date.now() + HOUR_MS, owner: 'user-a' });
           await store.update(b, { data: Uint8Array.of(3), expires: Date.now() + HOUR_MS, owner: 'user-b' }, 1);
           await store.touch(a, Date.now() + 2 * HOUR_MS);
-          const slot = Number(await admin.cluster('KEYSLOT', prefix));
+          const slot = Number(await admin.client.cluster('KEYSLOT', prefix));
           const perNode = await Promise.all(nodes.map(({ redis }) => redis.keys(keysUnder(prefix))));
           const keys = perNode.flat();
           // The two records and at least one owner index, whatever the layout names them.
           expect(keys.length).toBeGreaterThanOrEqual(3);
           expect(perNode.filter((found) => found.length > 0)).toHaveLength(1);
-          for (const key of keys) expect(Number(await admin.cluster('KEYSLOT', key))).toBe(slot);
+          for (const key of keys) expect(Number(await admin.client.cluster('KEYSLOT', key))).toBe(slot);
           expect((await store.listOwned('user-a')).map((r) => r.id)).toEqual([a]);
           expect((await store.listOwned('user-b')).map((r) => r.id)).toEqual([b]);
         } finally {
