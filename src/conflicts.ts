@@ -173,8 +173,12 @@ async function writeWithRetries(store: Store, digest: string, members: readonly 
       return lines;
     }
     if (attempt === MAX_CONFLICT_RETRIES) break;
-    if (setup.onEvent !== undefined)
-      emit(setup, { type: 'conflict-retried', name: setup.name, record: recordOf(digest), attempt: attempt + 1 });
+    if (setup.onEvent !== undefined) {
+      // One event per commit, as `saved`: a batch's members each lost the race.
+      for (let i = 0; i < members.length; i++) {
+        emit(setup, { type: 'conflict-retried', name: setup.name, record: recordOf(digest), attempt: attempt + 1 });
+      }
+    }
     await backoff(attempt);
     const fresh = await callStore('get', digest, () => store.get(digest));
     if (fresh === undefined) {
