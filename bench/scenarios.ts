@@ -49,6 +49,25 @@ function scenario(id: string, label: string, app: AppSpec, route: Route, cookies
   return { id, label, app, route, cookies };
 }
 
+/**
+ * A database store's four rows: the kit on it, and its own statements (or scripts) through its bare
+ * driver, each writing and reading. `sent` names what the bare rows send: `[for a write, for a read]`.
+ */
+function againstItsDriver(
+  store: 'postgres' | 'mysql' | 'sqlite' | 'redis',
+  storeClass: string,
+  driver: BareDriverKind,
+  driverName: string,
+  sent: readonly [string, string] = ['statements', 'statements'],
+): Scenario[] {
+  return [
+    scenario(`${store}-write`, `kit ${storeClass}, write`, kit(store), '/write'),
+    scenario(`${store}-read`, `kit ${storeClass}, read-only`, kit(store), '/read'),
+    scenario(`${driver}-write`, `bare ${driverName} (same ${sent[0]}), write`, { kind: driver }, '/write', 'seeded'),
+    scenario(`${driver}-read`, `bare ${driverName} (same ${sent[1]}), read-only`, { kind: driver }, '/read', 'seeded'),
+  ];
+}
+
 /** Every scenario, in table order. */
 export const SCENARIOS: readonly Scenario[] = [
   scenario('bare', 'bare Koa (no session)', { kind: 'bare' }, '/write', 'synthetic'),
@@ -72,22 +91,10 @@ export const SCENARIOS: readonly Scenario[] = [
   scenario('file-nofsync-write', 'kit FileStore (fsync: false), write', kit('file-nofsync'), '/write'),
   scenario('naive-file-write', 'naive files (writeFile/readFile), write', { kind: 'naive-file' }, '/write', 'seeded'),
   scenario('naive-file-read', 'naive files (readFile), read-only', { kind: 'naive-file' }, '/read', 'seeded'),
-  scenario('postgres-write', 'kit PostgresStore, write', kit('postgres'), '/write'),
-  scenario('postgres-read', 'kit PostgresStore, read-only', kit('postgres'), '/read'),
-  scenario('bare-pg-write', 'bare pg (same statements), write', { kind: 'bare-pg' }, '/write', 'seeded'),
-  scenario('bare-pg-read', 'bare pg (same statements), read-only', { kind: 'bare-pg' }, '/read', 'seeded'),
-  scenario('mysql-write', 'kit MySQLStore, write', kit('mysql'), '/write'),
-  scenario('mysql-read', 'kit MySQLStore, read-only', kit('mysql'), '/read'),
-  scenario('bare-mysql-write', 'bare mysql2 (same statements), write', { kind: 'bare-mysql' }, '/write', 'seeded'),
-  scenario('bare-mysql-read', 'bare mysql2 (same statements), read-only', { kind: 'bare-mysql' }, '/read', 'seeded'),
-  scenario('sqlite-write', 'kit SQLiteStore, write', kit('sqlite'), '/write'),
-  scenario('sqlite-read', 'kit SQLiteStore, read-only', kit('sqlite'), '/read'),
-  scenario('bare-sqlite-write', 'bare better-sqlite3 (same statements), write', { kind: 'bare-sqlite' }, '/write', 'seeded'),
-  scenario('bare-sqlite-read', 'bare better-sqlite3 (same statements), read-only', { kind: 'bare-sqlite' }, '/read', 'seeded'),
-  scenario('redis-write', 'kit RedisStore, write', kit('redis'), '/write'),
-  scenario('redis-read', 'kit RedisStore, read-only', kit('redis'), '/read'),
-  scenario('bare-redis-write', 'bare ioredis (same scripts), write', { kind: 'bare-redis' }, '/write', 'seeded'),
-  scenario('bare-redis-read', 'bare ioredis (same commands), read-only', { kind: 'bare-redis' }, '/read', 'seeded'),
+  ...againstItsDriver('postgres', 'PostgresStore', 'bare-pg', 'pg'),
+  ...againstItsDriver('mysql', 'MySQLStore', 'bare-mysql', 'mysql2'),
+  ...againstItsDriver('sqlite', 'SQLiteStore', 'bare-sqlite', 'better-sqlite3'),
+  ...againstItsDriver('redis', 'RedisStore', 'bare-redis', 'ioredis', ['scripts', 'commands']),
   scenario('cookie-write', 'kit CookieStore, write', kit('cookie'), '/write'),
   scenario('cookie-read', 'kit CookieStore, read-only', kit('cookie'), '/read'),
 ];
