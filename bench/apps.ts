@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Koa, { type Context } from 'koa';
 import koaSession from 'koa-session';
 import type { Redis } from 'ioredis';
-import { bareRoutes, benchUser, objectView, routes, sizedUser, type BenchData, type SessionView } from './handlers.js';
+import { bareRoutes, benchUser, ObjectView, routes, sizedUser, type BenchData, type SessionView } from './handlers.js';
 import { bareMysql, barePg, bareRedis, bareSqlite, dropKeys } from './bare-drivers.js';
 import { bareDriverApp, bareFileApp, type BareDriver } from './baselines.js';
 import { floorApp } from './floor.js';
@@ -86,17 +86,45 @@ function koaSessionApp(): BenchApp {
   };
   app.use(koaSession({ store, key: 'koa.sess', maxAge: 86_400_000 }, app));
   // koa-session puts `session` on the context without typing it on Koa's Context.
-  app.use(routes(async (ctx) => objectView((ctx as unknown as { session: Record<string, unknown> }).session)));
+  app.use(routes(async (ctx) => new ObjectView((ctx as unknown as { session: Record<string, unknown> }).session)));
   return { app, close: async () => {} };
 }
 
 type Closable = { close?: () => Promise<void> };
 
+/** The kit's Session as the handler's SessionView (a class for the reason {@link ObjectView} gives). */
+class KitView implements SessionView {
+  readonly #session: KitSession;
+
+  constructor(session: KitSession) {
+    this.#session = session;
+  }
+
+  get(key: 'views'): number | undefined {
+    const value = this.#session.get(key);
+    return typeof value === 'number' ? value : undefined;
+  }
+
+  set(key: 'views', value: number): void {
+    this.#session.set(key, value);
+  }
+
+  hasUser(): boolean {
+    return this.#session.has('user');
+  }
+
+  setUser(user: BenchData['user']): void {
+    this.#session.set('user', user);
+  }
+}
+
+/** The part of the kit's Session the handler uses. */
+type KitSession = { get(k: string): unknown; set(k: string, v: unknown): unknown; has(k: string): boolean };
+
 async function kitApp(spec: AppSpec): Promise<BenchApp> {
   const index = await loadEntry('koa-session-kit');
   const session = exported<(options?: Record<string, unknown>) => Koa.Middleware>(index, 'session', 'koa-session-kit');
-  type Handle = { get(k: string): unknown; set(k: string, v: unknown): unknown; has(k: string): boolean };
-  const getSession = exported<(ctx: Context) => Promise<Handle>>(index, 'getSession', 'koa-session-kit');
+  const getSession = exported<(ctx: Context) => Promise<KitSession>>(index, 'getSession', 'koa-session-kit');
   const serializer = await makeSerializer(spec.serializer ?? 'json');
   const { store, release } = await makeStore(spec.store ?? 'memory');
   const app = newApp();
@@ -104,24 +132,11 @@ async function kitApp(spec: AppSpec): Promise<BenchApp> {
   if (spec.ctxSession === true) {
     app.use(session({ store, serializer, ctxSession: true }));
     // The same handler as koa-session's: plain property reads and writes on ctx.session.
-    app.use(routes(async (ctx) => objectView((ctx as unknown as { session: Record<string, unknown> }).session), newUser));
+    app.use(routes(async (ctx) => new ObjectView((ctx as unknown as { session: Record<string, unknown> }).session), newUser));
     return { app, close: () => closeStore(store, release) };
   }
   app.use(session({ store, serializer }));
-  app.use(
-    routes(async (ctx): Promise<SessionView> => {
-      const s = await getSession(ctx);
-      return {
-        get: (key) => {
-          const value = s.get(key);
-          return typeof value === 'number' ? value : undefined;
-        },
-        set: (key, value) => void s.set(key, value),
-        hasUser: () => s.has('user'),
-        setUser: (user: BenchData['user']) => void s.set('user', user),
-      };
-    }, newUser),
-  );
+  app.use(routes(async (ctx): Promise<SessionView> => new KitView(await getSession(ctx)), newUser));
   return { app, close: () => closeStore(store, release) };
 }
 

@@ -9,7 +9,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type Koa from 'koa';
 import type { Context } from 'koa';
-import { objectView, routes, type SessionView } from './handlers.js';
+import { ObjectView, routes, type SessionView } from './handlers.js';
 import type { BenchApp } from './package.js';
 
 const COOKIE = 'sid';
@@ -20,7 +20,7 @@ function viewSlot(): { put(ctx: Context, view: SessionView): void; take(ctx: Con
   const views = new WeakMap<Context, SessionView>();
   return {
     put: (ctx, view) => void views.set(ctx, view),
-    take: async (ctx) => views.get(ctx) ?? objectView({}),
+    take: async (ctx) => views.get(ctx) ?? new ObjectView({}),
   };
 }
 
@@ -56,7 +56,7 @@ export function bareFileApp(app: Koa, dir: string): BenchApp {
     }
     const session = data ?? {};
     const before = JSON.stringify(session);
-    slot.put(ctx, objectView(session));
+    slot.put(ctx, new ObjectView(session));
     await next();
     const after = JSON.stringify(session);
     if (after === before) return;
@@ -95,7 +95,7 @@ export function bareDriverApp(app: Koa, driver: BareDriver): BenchApp {
     const row = id === undefined ? undefined : await driver.get(id);
     const session = row === undefined ? {} : (JSON.parse(row.data.toString('utf8')) as Record<string, unknown>);
     const before = JSON.stringify(session);
-    slot.put(ctx, objectView(session));
+    slot.put(ctx, new ObjectView(session));
     await next();
     const after = JSON.stringify(session);
     if (after === before) return;

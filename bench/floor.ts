@@ -14,7 +14,7 @@
 
 import type Koa from 'koa';
 import type { Context } from 'koa';
-import { objectView, routes } from './handlers.js';
+import { ObjectView, routes } from './handlers.js';
 import { exported, loadEntry, loadInternal, type BenchApp } from './package.js';
 
 interface Serializer {
@@ -97,7 +97,7 @@ export async function floorApp(app: Koa, keys: readonly string[]): Promise<Bench
   app.use(
     routes(async (ctx) => {
       const slot = slots.get(ctx) as Slot;
-      return objectView(slot.data, () => void (slot.changed = true));
+      return new ObjectView(slot.data, () => void (slot.changed = true));
     }),
   );
   return { app, close: async () => records.clear() };

@@ -88,21 +88,37 @@ export function bareRoutes(): Middleware {
 /**
  * A plain-object session (koa-session's `ctx.session`, the baselines' parsed JSON) as a SessionView;
  * `onWrite` runs after each write, for a baseline that saves only what changed.
+ *
+ * The views are classes, made once per request, never object literals of arrow functions: the
+ * bench runs under tsx, whose esbuild `keepNames` names every arrow function that gets a name from
+ * its property with an `Object.defineProperty` call as it is made. Built per request, that is the
+ * harness's own cost charged to whichever library the request measures.
  */
-export function objectView(data: Record<string, unknown>, onWrite: () => void = () => {}): SessionView {
-  return {
-    get: (key) => {
-      const value = data[key];
-      return typeof value === 'number' ? value : undefined;
-    },
-    set: (key, value) => {
-      data[key] = value;
-      onWrite();
-    },
-    hasUser: () => data.user !== undefined,
-    setUser: (user) => {
-      data.user = user;
-      onWrite();
-    },
-  };
+export class ObjectView implements SessionView {
+  readonly #data: Record<string, unknown>;
+  readonly #onWrite: (() => void) | undefined;
+
+  constructor(data: Record<string, unknown>, onWrite?: () => void) {
+    this.#data = data;
+    this.#onWrite = onWrite;
+  }
+
+  get(key: 'views'): number | undefined {
+    const value = this.#data[key];
+    return typeof value === 'number' ? value : undefined;
+  }
+
+  set(key: 'views', value: number): void {
+    this.#data[key] = value;
+    this.#onWrite?.();
+  }
+
+  hasUser(): boolean {
+    return this.#data.user !== undefined;
+  }
+
+  setUser(user: BenchData['user']): void {
+    this.#data.user = user;
+    this.#onWrite?.();
+  }
 }
