@@ -85,19 +85,56 @@ function loadValue(setup: SessionSetup, ctx: Context, raw: string, now: number):
   return fetch(setup, store, found, raw, now);
 }
 
-/** The stored session `cookie` names; `raw` is the value it came in. */
-async function fetch(setup: SessionSetup, store: Store, cookie: CookieId, raw: string, now: number): Promise<Opened | undefined> {
-  const digest = cookie.digest;
+/**
+ * The stored session `cookie` names; `raw` is the value it came in. A store that holds its
+ * records in this process answers in this tick; any other is awaited.
+ */
+function fetch(
+  setup: SessionSetup,
+  store: Store,
+  cookie: CookieId,
+  raw: string,
+  now: number,
+): Opened | Promise<Opened | undefined> | undefined {
+  const readNow = setup.readNow;
+  if (readNow === undefined) return fetchLater(setup, store, cookie, raw, now);
+  let record: StoredRecord | undefined;
+  try {
+    record = readNow(cookie.digest);
+  } catch (error) {
+    throw getFailed(setup, cookie.digest, error);
+  }
+  return found(setup, cookie, raw, record, now);
+}
+
+async function fetchLater(setup: SessionSetup, store: Store, cookie: CookieId, raw: string, now: number): Promise<Opened | undefined> {
   let record: StoredRecord | null | undefined;
   try {
-    record = await store.get(digest);
+    record = await store.get(cookie.digest);
   } catch (error) {
-    const failure = storeFailure('get', digest, error);
-    if (setup.onEvent !== undefined) {
-      emit(setup, { type: 'store-error', name: setup.name, operation: 'get', error: failure, record: recordOf(digest) });
-    }
-    throw failure;
+    throw getFailed(setup, cookie.digest, error);
   }
+  return found(setup, cookie, raw, record, now);
+}
+
+/** A failed read as the SessionStoreError the request sees, after a `store-error` event. */
+function getFailed(setup: SessionSetup, digest: string, error: unknown): Error {
+  const failure = storeFailure('get', digest, error);
+  if (setup.onEvent !== undefined) {
+    emit(setup, { type: 'store-error', name: setup.name, operation: 'get', error: failure, record: recordOf(digest) });
+  }
+  return failure;
+}
+
+/** What the store gave for `cookie`: the session, or undefined when it had none or it expired. */
+function found(
+  setup: SessionSetup,
+  cookie: CookieId,
+  raw: string,
+  record: StoredRecord | null | undefined,
+  now: number,
+): Opened | undefined {
+  const digest = cookie.digest;
   // `null` too: a hand-written store may say "not found" that way.
   if (record === undefined || record === null) return setup.reject('unknown-id', undefined, digest);
   if (record.expires <= now) return setup.expired('idle', digest);

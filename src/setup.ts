@@ -11,7 +11,7 @@ import { checkKeys, resolveOptions, type ResolvedOptions, type SessionOptions } 
 import type { Serializer } from './serializer.js';
 import { CookieIds } from './cookie-ids.js';
 import { IdSigner } from './signature.js';
-import { isSealedCookieStore, type SessionStore } from './store.js';
+import { isSealedCookieStore, synchronousRead, type SessionStore, type StoredRecord } from './store.js';
 
 const debug = debuglog('koa-session-kit');
 
@@ -54,6 +54,8 @@ export class SessionSetup {
    * processes. Each leaves the record it wrote for the next, which then need not reload it.
    */
   readonly queue = new KeyedQueue<Written>();
+  /** The store's synchronous read, when it keeps its records in this process (MemoryStore). */
+  readonly readNow: ((id: string) => StoredRecord | undefined) | undefined;
   /** From `keys` in the options; undefined when the ids follow `app.keys`. */
   readonly #ids: CookieIds | undefined;
   #appKeys: unknown;
@@ -68,6 +70,7 @@ export class SessionSetup {
     this.codec = new EnvelopeCodec(this.serializer.name);
     this.#ids = resolved.keys === undefined ? undefined : new CookieIds(new IdSigner(resolved.keys, resolved.cookie.name));
     this.onEvent = resolved.onEvent;
+    this.readNow = isSealedCookieStore(this.store) ? undefined : synchronousRead(this.store);
     if (this.onEvent !== undefined && !isSealedCookieStore(this.store)) {
       this.store.setEventSink?.((event: StoreEvent) => emit(this, { ...event, name: this.name }));
     }

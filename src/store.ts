@@ -98,6 +98,34 @@ export interface Store {
   setEventSink?(sink: StoreEventSink | undefined): void;
 }
 
+/**
+ * A store that keeps its records in this process may also answer a read synchronously, under
+ * this key, with exactly what its `get` would resolve to. Loading then settles in the request's
+ * own tick instead of waiting on a promise per read. Only for stores in this package: the
+ * middleware asks it only while the store's `get` is the one defined beside it, so a subclass
+ * that overrides `get` (to count, log or fall back) is always asked through its own `get`.
+ */
+export const readNow: unique symbol = Symbol('koa-session-kit.readNow');
+
+/** A store with a synchronous read; see {@link readNow}. */
+interface ReadsNow {
+  [readNow](id: string): StoredRecord | undefined;
+}
+
+/** The object on `value`'s prototype chain that defines `key` itself. */
+function definer(value: object, key: PropertyKey): object | null {
+  let holder: object | null = value;
+  while (holder !== null && !Object.prototype.hasOwnProperty.call(holder, key)) holder = Object.getPrototypeOf(holder) as object | null;
+  return holder;
+}
+
+/** `store`'s synchronous read, bound, when it has one that stands for its `get`; see {@link readNow}. */
+export function synchronousRead(store: Store): ((id: string) => StoredRecord | undefined) | undefined {
+  const read = (store as Partial<ReadsNow>)[readNow];
+  if (typeof read !== 'function' || definer(store, readNow) !== definer(store, 'get')) return undefined;
+  return read.bind(store);
+}
+
 /** A session sealed into the cookie itself, as {@link SealedCookieStore.open} gives it back. */
 export interface OpenedCookie {
   data: Uint8Array;

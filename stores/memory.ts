@@ -2,7 +2,7 @@
 
 import { SessionStoreError } from '../src/errors.js';
 import { checkInteger, checkOptions, checkPruneInterval, type ForeignOptions, type OptionRegistry } from '../src/option-checks.js';
-import type { OwnedRecord, RecordWrite, Store, StoredRecord, StoreEventSink } from '../src/store.js';
+import { readNow, type OwnedRecord, type RecordWrite, type Store, type StoredRecord, type StoreEventSink } from '../src/store.js';
 
 /** Options for {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -136,6 +136,11 @@ export class MemoryStore implements Store {
   }
 
   async get(id: string): Promise<StoredRecord | undefined> {
+    return this[readNow](id);
+  }
+
+  /** `get` without the promise: the middleware loads from this store in the request's own tick. */
+  [readNow](id: string): StoredRecord | undefined {
     const entry = this.#live(id);
     if (entry === undefined) return undefined;
     entry.used = true;
