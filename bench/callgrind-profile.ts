@@ -78,12 +78,25 @@ function named(dumps: readonly string[], ranges: readonly CodeRange[], inclusive
   return totals;
 }
 
+/** One of the package's functions in a profile: inclusive instructions per request. */
+export interface ProfileEntry {
+  /** The function's name and where it is, e.g. `commit (src/commit.js:11)`. */
+  function: string;
+  instructions: number;
+}
+
+/** `JS:*commit file:///…/dist/src/commit.js:11:23` as `commit (src/commit.js:11)`. */
+function shortName(name: string): string {
+  const m = /^JS:\*?(\S*) \S*\/dist\/(\S+?):(\d+):\d+$/.exec(name);
+  return m === null ? name : `${m[1] === '' ? '(anonymous)' : m[1]} (${m[2]}:${m[3]})`;
+}
+
 /**
  * Prints the functions with the most self instructions per request over a process's last
  * `windows` windows, then the package's own functions (the built dist/) by inclusive instructions:
- * what each step of the request path costs with everything it calls.
+ * what each step of the request path costs with everything it calls. Returns the latter.
  */
-export async function printProfile(id: string, counts: Counts, requests: number, windows: number): Promise<void> {
+export async function printProfile(id: string, counts: Counts, requests: number, windows: number): Promise<ProfileEntry[]> {
   const ranges = await codeMap(counts.pid);
   const dumps = counts.dumps.slice(-windows);
   const self = named(dumps, ranges, false);
@@ -98,7 +111,8 @@ export async function printProfile(id: string, counts: Counts, requests: number,
   );
   print([...self].sort((a, b) => b[1] - a[1]).slice(0, TOP));
   // Inclusive counts add up along a call chain (and over recursion): read them one by one.
-  const own = [...named(dumps, ranges, true)].filter(([name]) => name.includes('/dist/'));
+  const own = [...named(dumps, ranges, true)].filter(([name]) => name.includes('/dist/')).sort((a, b) => b[1] - a[1]);
   console.log(`profile of ${id}: the package's functions, inclusive instructions per request`);
-  print(own.sort((a, b) => b[1] - a[1]).slice(0, TOP));
+  print(own.slice(0, TOP));
+  return own.slice(0, TOP).map(([name, cost]) => ({ function: shortName(name), instructions: perRequest(cost) }));
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { prepareReference, type Reference } from './against.js';
 import { countProcess, STEADY_NODE_FLAGS, type Counts } from './callgrind.js';
-import { printProfile, PROFILE_NODE_FLAGS, removeCodeMap } from './callgrind-profile.js';
+import { printProfile, PROFILE_NODE_FLAGS, removeCodeMap, type ProfileEntry } from './callgrind-profile.js';
 import { build } from './harness.js';
 import { instructionRatios, sizeGrowth, type InstructionResults, type InstructionRow, type ProcessCount } from './instructions-report.js';
 import { ROOT } from './package.js';
@@ -95,8 +95,14 @@ async function pool<T>(tasks: (() => Promise<T>)[], jobs: number): Promise<T[]> 
   return results;
 }
 
+/** One scenario's counts; with `--profile`, where its first process's instructions went. */
+interface Counted {
+  processes: ProcessCount[];
+  profile?: ProfileEntry[];
+}
+
 /** One scenario, counted in `plan.processes` processes (this tree's package, or the ref's). */
-async function countScenario(id: string, plan: Plan, dir: string, profile: boolean, reference?: Reference): Promise<ProcessCount[]> {
+async function countScenario(id: string, plan: Plan, dir: string, profile: boolean, reference?: Reference): Promise<Counted> {
   const side = reference === undefined ? '' : '.ref';
   const nodeFlags = profile ? [...plan.nodeFlags, ...PROFILE_NODE_FLAGS] : plan.nodeFlags;
   const tasks = Array.from({ length: plan.processes }, (_, n) => async (): Promise<Counts> => {
@@ -105,14 +111,15 @@ async function countScenario(id: string, plan: Plan, dir: string, profile: boole
     return countProcess(plan1, (main) => windowsAgree(main) || main.length >= plan.windows);
   });
   const counts = await pool(tasks, plan.jobs);
+  const counted: Counted = { processes: counts.map(processCount) };
   if (profile) {
-    if (reference === undefined) await printProfile(id, counts[0] as Counts, plan.requests, SETTLED);
+    if (reference === undefined) counted.profile = await printProfile(id, counts[0] as Counts, plan.requests, SETTLED);
     await Promise.all(counts.map((c) => removeCodeMap(c.pid)));
   }
-  return counts.map(processCount);
+  return counted;
 }
 
-function row(id: string, processes: ProcessCount[]): InstructionRow {
+function row(id: string, { processes, profile }: Counted): InstructionRow {
   const scenario = scenarioById(id);
   const instructions = median(processes.map((p) => p.instructions));
   const processSpread = spread(processes.map((p) => p.instructions));
@@ -127,6 +134,7 @@ function row(id: string, processes: ProcessCount[]): InstructionRow {
     overBare: undefined,
   };
   if (scenario.app.sessionBytes !== undefined) result.sessionBytes = scenario.app.sessionBytes;
+  if (profile !== undefined && profile.length > 0) result.profile = profile;
   return result;
 }
 
@@ -194,7 +202,7 @@ async function main(): Promise<void> {
         ref === undefined ? undefined : countScenario(id, plan, dir, false, ref).catch(failedReference(id)),
       ]);
       const measured = row(id, ours);
-      if (theirs !== undefined) measured.reference = median(theirs.map((p) => p.instructions));
+      if (theirs !== undefined) measured.reference = median(theirs.processes.map((p) => p.instructions));
       const against =
         measured.reference === undefined
           ? ''
