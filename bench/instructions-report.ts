@@ -172,24 +172,27 @@ ${profileMarkdown(r.rows)}`;
 }
 
 /**
- * The step of DESIGN.md each of the package's modules does on the request path, so a profile
- * reads as the mandated work the goals are measured against.
+ * The step each of the package's modules does on the request path, and the page of docs/ (and its
+ * section) stating the guarantee it keeps: a profile reads as the mandated work the goals are
+ * measured against.
  */
 const STEPS: Record<string, string> = {
   'src/middleware.js':
-    'the middleware: a slot per request, the commit awaited before Koa answers, Set-Cookie and `Vary: Cookie` (semantics 3)',
-  'src/slot.js': 'the per-request slot: the session loaded on the first `getSession` only (semantics 1)',
-  'src/load.js': 'loading: cookie read, id verified (once per value), record fetched and checked for age (semantics 5, 7, 8)',
-  'src/cookie.js': "the Cookie header read for this session's name (semantics 5)",
-  'src/cookie-ids.js': 'cookie value to id and store key, verified once per value (semantics 7)',
-  'src/setup.js': 'decoding: envelope opened, data parsed by the serializer and checked (semantics 4, 5)',
-  'src/envelope.js': 'the envelope: metadata kept out of user data (semantics 8)',
-  'src/strict/walker.js': 'the strict walk over every value: written only if it comes back equal, decoded without pollution (semantics 4)',
-  'src/strict/encoded.js': 'the strict check before a write: every value must come back equal (semantics 4)',
-  'src/commit.js': 'the commit: data serialized and compared with what was loaded, then written (semantics 2, 3)',
-  'src/conflicts.js': 'no lost updates: the per-id queue, the versioned write, its cookie line (semantics 6)',
-  'src/keyed-queue.js': "the per-id queue of this process's writes (semantics 6)",
-  'src/set-cookie.js': 'the Set-Cookie line (semantics 8)',
+    'the middleware: a slot per request, the commit awaited before Koa answers, Set-Cookie and `Vary: Cookie` (semantics.md: Commit timing)',
+  'src/slot.js': 'the per-request slot: the session loaded on the first `getSession` only (semantics.md: Lazy)',
+  'src/load.js':
+    'loading: cookie read, id verified (once per value), record fetched and checked for age (semantics.md: Bad input is a fresh session, Expiry)',
+  'src/cookie.js': "the Cookie header read for this session's name (semantics.md: Bad input is a fresh session)",
+  'src/cookie-ids.js': 'cookie value to id and store key, verified once per value (security.md: Signing the id cookie)',
+  'src/setup.js': 'decoding: envelope opened, data parsed by the serializer and checked (security.md: Stored bytes are untrusted input)',
+  'src/envelope.js': 'the envelope: metadata kept out of user data (semantics.md: What a store holds)',
+  'src/strict/walker.js':
+    'the strict walk over every value: written only if it comes back equal, decoded without pollution (security.md: Strict serializers)',
+  'src/strict/encoded.js': 'the strict check before a write: every value must come back equal (security.md: Strict serializers)',
+  'src/commit.js': 'the commit: data serialized and compared with what was loaded, then written (semantics.md: Save only what changed)',
+  'src/conflicts.js': 'no lost updates: the per-id queue, the versioned write, its cookie line (semantics.md: Concurrent requests)',
+  'src/keyed-queue.js': "the per-id queue of this process's writes (semantics.md: Concurrent requests)",
+  'src/set-cookie.js': 'the Set-Cookie line (semantics.md: Expiry)',
   'stores/memory.js': 'the store itself (MemoryStore)',
 };
 
@@ -234,6 +237,7 @@ first process's last counting windows (callgrind; JavaScript named through the c
 \`--perf-basic-prof\`). Inclusive means a function's figure holds everything it calls, so the figures nest and do not
 add up; "of the overhead" divides by the scenario's instructions over bare Koa. What a function costs beyond the
 package's own code (V8's property lookups, JSON, Node's headers) is inside the figure of the function that called it.
+"Step" says what the function's module does and names the page of docs/ (and its section) stating the guarantee it keeps.
 
 ${table}
 ${missed.length === 0 ? '' : `\nGoals missed, and the steps that hold them:\n\n${missed.join('\n')}\n`}`;

@@ -46,6 +46,8 @@ export interface StoresRun {
   results: SideCell[];
   skipped: { id: string; label: string; reason: string }[];
   ratios: Ratio[];
+  /** With `--profile`: each side's busy server CPU over the whole run, by who owns the code. */
+  profiles?: { side: SideId; label: string; shares: { owner: string; share: number }[] }[];
 }
 
 /** A load as the tables name it. */
@@ -173,6 +175,32 @@ level with every client on one session while losing no update. Each ratio is the
 the two sides' ratio within a round.
 
 ${markdownRatios(ratios)}
+${profilesMarkdown(run)}`;
+}
+
+/** Shares below this are summed into one row. */
+const SMALLEST_SHARE = 0.01;
+
+/** Each side's server CPU by package, when the run was profiled. */
+function profilesMarkdown(run: StoresRun): string {
+  if (run.profiles === undefined || run.profiles.length === 0) return '';
+  const rows = run.profiles.flatMap(({ label, shares }) => {
+    const shown = shares.filter((s) => s.share >= SMALLEST_SHARE);
+    const rest = shares.filter((s) => s.share < SMALLEST_SHARE).reduce((sum, s) => sum + s.share, 0);
+    const cells = shown.map((s) => [label, s.owner, `${fmt(s.share * 100, 1)}%`]);
+    return rest > 0 ? [...cells, [label, `${shares.length - shown.length} others`, `${fmt(rest * 100, 1)}%`]] : cells;
+  });
+  return `
+### Where each server's CPU goes: \`npm run bench:stores -- --profile\`
+
+This run's servers ran under \`--cpu-prof\` (the sampling costs every side alike). Each side's busy CPU over the
+whole run, every load together, by who owns the code that was running: this package (its built \`dist/\`), each npm
+package, Node's own JavaScript, the garbage collector, and native code outside JavaScript (sockets, HTTP parsing,
+compilation). What a session library can still win is at most its own rows (the kit's \`koa-session-kit\`; the peer's
+\`koa-session\` and \`koa-redis\`); the rest is Koa, the store's client (koa-redis brings ioredis 4), Node and V8, which
+every side pays for.
+
+${markdownTable(['side', 'code', 'share of busy CPU'], rows)}
 `;
 }
 

@@ -5,7 +5,7 @@
  * Builds the package, forks one server per side and the load process, interleaves the sides round
  * by round, counts lost updates, and writes bench/results/stores.json and bench/RESULTS.md.
  * Flags: `--quick`, `--rounds N`, `--duration S`, `--warmup S`, `--only id,id`, `--loads 1,10,100,10-shared,100-shared`, `--profile` (each
- * server under `--cpu-prof`, the top self times printed at the end), `--no-write`.
+ * server under `--cpu-prof`: the top self times printed at the end, each side's CPU by package in the results), `--no-write`.
  */
 
 import type { ChildProcess } from 'node:child_process';
@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, COMMON_FLAGS, command, forkServer, get, LoadProcess, numberFlag, stopServer } from '../harness.js';
 import { ROOT } from '../package.js';
-import { selfTimes } from '../studies/profile.js';
+import { packageShares, selfTimes, type CpuProfile } from '../studies/profile.js';
 import { currentCommit, stamped, writeResults } from '../results.js';
 import { CLIENT_COOKIE } from './apps.js';
 import { cellName, consoleTable, sideRatios, summarizeSide, type Cell, type Side, type SideRound, type StoresRun } from './report.js';
@@ -149,6 +149,7 @@ async function main(): Promise<void> {
   const skipped: StoresRun['skipped'] = [];
   const servers: Running[] = [];
   const load = new LoadProcess();
+  let run: StoresRun;
   try {
     for (const side of wanted) {
       const running = await start(side);
@@ -185,32 +186,50 @@ async function main(): Promise<void> {
       .sort((a, b) => (a.backend === b.backend ? 0 : a.backend === 'Redis' ? -1 : 1));
     const ratios = sideRatios(results, SIDES);
     log(`\n${consoleTable(results, ratios)}`);
-    const run: StoresRun = { config, results, skipped, ratios };
-    if (!flags['no-write']) {
-      await writeResults('stores', stamped(run, commit));
-      log('wrote bench/results/stores.json and bench/RESULTS.md');
-    }
-    const missed = ratios.filter((ratio) => ratio.met === false);
-    log(
-      `done in ${((Date.now() - started) / 1000).toFixed(0)} s; ${missed.length === 0 ? 'every goal measured was met' : `missed: ${missed.length}`}`,
-    );
+    run = { config, results, skipped, ratios };
   } finally {
     load.close();
     const exited = servers.map((server) => new Promise((resolve) => server.child.once('exit', resolve)));
     await Promise.all(servers.map(stopServer));
     await Promise.all(exited);
   }
-  if (flags.profile) for (const server of servers) await printProfile(server.side);
+  // A server writes its profile as it exits: read only once every one has.
+  if (flags.profile) {
+    run.profiles = [];
+    for (const server of servers) {
+      const profile = await readProfile(server.side);
+      if (profile === undefined) continue;
+      printProfile(server.side, profile);
+      run.profiles.push({ side: server.side.id, label: server.side.label, shares: packageShares(profile) });
+    }
+  }
+  if (!flags['no-write']) {
+    await writeResults('stores', stamped(run, commit));
+    log('wrote bench/results/stores.json and bench/RESULTS.md');
+  }
+  const missed = run.ratios.filter((ratio) => ratio.met === false);
+  log(
+    `done in ${((Date.now() - started) / 1000).toFixed(0)} s; ${missed.length === 0 ? 'every goal measured was met' : `missed: ${missed.length}`}`,
+  );
 }
 
-/** The functions with the most self time in a side's server, from the profile it wrote as it exited. */
-async function printProfile(side: Side): Promise<void> {
+/** The CPU profile a side's server wrote as it exited. */
+async function readProfile(side: Side): Promise<CpuProfile | undefined> {
   const dir = join(PROFILES, side.id);
   const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));
-  if (file === undefined) return log(`${side.id}: no profile written`);
+  if (file === undefined) {
+    log(`${side.id}: no profile written`);
+    return undefined;
+  }
   log(`\n${side.label} (${join(dir, file)}):`);
-  const profile = JSON.parse(await readFile(join(dir, file), 'utf8')) as Parameters<typeof selfTimes>[0];
+  return JSON.parse(await readFile(join(dir, file), 'utf8')) as CpuProfile;
+}
+
+/** The functions with the most self time in a side's server. */
+function printProfile(side: Side, profile: CpuProfile): void {
   for (const { name, share } of selfTimes(profile).slice(0, 25)) log(`${(share * 100).toFixed(1).padStart(5)}%  ${name}`);
+  log(`${side.label}, by package:`);
+  for (const { owner, share } of packageShares(profile)) log(`${(share * 100).toFixed(1).padStart(5)}%  ${owner}`);
 }
 
 main().catch((error: unknown) => {

@@ -17,7 +17,7 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -42,6 +42,35 @@ export function selfTimes(profile: CpuProfile): { name: string; share: number }[
     all += delta;
   });
   return [...totals].map(([name, time]) => ({ name, share: time / all })).sort((a, b) => b.share - a.share);
+}
+
+/**
+ * Where a server's busy CPU went, by who owns the code: this package (its built dist/), each
+ * npm package, Node's own JavaScript, the garbage collector, and native code V8 and Node run
+ * outside JavaScript ("(program)": the socket, HTTP parsing, compilation). Idle time is left out;
+ * shares of the rest, largest first.
+ */
+export function packageShares(profile: CpuProfile): { owner: string; share: number }[] {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const totals = new Map<string, number>();
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    const frame = byId.get(id)?.callFrame;
+    const delta = profile.timeDeltas[i] ?? 0;
+    if (frame === undefined || frame.functionName === '(idle)') return;
+    const owner = ownerOf(frame);
+    totals.set(owner, (totals.get(owner) ?? 0) + delta);
+    busy += delta;
+  });
+  return [...totals].map(([owner, time]) => ({ owner, share: time / busy })).sort((a, b) => b.share - a.share);
+}
+
+function ownerOf({ functionName, url }: ProfileNode['callFrame']): string {
+  if (url === '') return functionName === '(garbage collector)' ? 'garbage collector' : 'native (V8 and Node outside JavaScript)';
+  if (url.startsWith('node:')) return "Node's JavaScript (node:*)";
+  const inModules = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  if (inModules !== null) return inModules[1] as string;
+  return url.includes('/dist/') ? 'koa-session-kit' : 'the bench harness';
 }
 
 async function main(): Promise<void> {
