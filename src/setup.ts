@@ -54,7 +54,10 @@ export class SessionSetup {
    * processes. Each leaves the record it wrote for the next, which then need not reload it.
    */
   readonly queue = new KeyedQueue<Written>();
-  /** The store's synchronous read, when it keeps its records in this process (MemoryStore). */
+  /**
+   * The store's synchronous read, when it keeps its records in this process (MemoryStore); chosen
+   * here, once, so a `get` replaced on the store after `session()` is called is not seen.
+   */
   readonly readNow: ((id: string) => StoredRecord | undefined) | undefined;
   /** From `keys` in the options; undefined when the ids follow `app.keys`. */
   readonly #ids: CookieIds | undefined;
