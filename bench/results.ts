@@ -22,7 +22,7 @@ import {
 } from './report.js';
 import type { ScaleResult } from './studies/memory-scale.js';
 import type { SerializerBenchResult } from './studies/serializers.js';
-import { storesSection, type StoresRun } from './stores/report.js';
+import { storesProfileSection, storesSection, type StoresProfile, type StoresRun } from './stores/report.js';
 
 /** The machine a result was measured on. */
 export interface Machine {
@@ -60,6 +60,7 @@ interface Results {
   'memory-scale': Stamped<ScaleResult>;
   serializers: Stamped<Record<string, SerializerBenchResult>>;
   stores: Stamped<StoresRun>;
+  'stores-profile': Stamped<StoresProfile>;
 }
 
 const DIR = join(ROOT, 'bench', 'results');
@@ -93,7 +94,7 @@ export async function writeResults<K extends keyof Results>(name: K, data: Resul
   await mkdir(DIR, { recursive: true });
   await writeFile(join(DIR, `${name}.json`), `${JSON.stringify(data, null, 2)}\n`);
   const all: Partial<Results> = {};
-  for (const key of ['http', 'instructions', 'instructions-sizes', 'memory-scale', 'serializers', 'stores'] as const) {
+  for (const key of ['http', 'instructions', 'instructions-sizes', 'memory-scale', 'serializers', 'stores', 'stores-profile'] as const) {
     const file = join(DIR, `${key}.json`);
     // Each file was written by this module from the matching type.
     if (existsSync(file)) Object.assign(all, { [key]: JSON.parse(await readFile(file, 'utf8')) as Results[typeof key] });
@@ -116,6 +117,7 @@ function render(all: Partial<Results>): string {
     all.instructions && instructionsMarkdown(all.instructions.result, when(all.instructions)),
     all['instructions-sizes'] && sizesMarkdown(all['instructions-sizes'].result, when(all['instructions-sizes'])),
     all.stores && storesSection(all.stores.result, when(all.stores)),
+    all['stores-profile'] && storesProfileSection(all['stores-profile'].result, when(all['stores-profile'])),
     all['memory-scale'] && scaleSection(all['memory-scale']),
     all.serializers && serializerSection(all.serializers),
   ].filter((section): section is string => section !== undefined);

@@ -46,8 +46,24 @@ export interface StoresRun {
   results: SideCell[];
   skipped: { id: string; label: string; reason: string }[];
   ratios: Ratio[];
-  /** With `--profile`: each side's busy server CPU over the whole run, by who owns the code. */
-  profiles?: { side: SideId; label: string; shares: { owner: string; share: number }[] }[];
+}
+
+/**
+ * What `npm run bench:stores -- --profile` measured: each side's busy server CPU by who owns the
+ * code, over the loads it ran. A run of its own: the profiler slows every server.
+ */
+export interface StoresProfile {
+  config: StoresRun['config'];
+  /** The loads profiled, as the tables name them. */
+  loads: string[];
+  sides: {
+    side: SideId;
+    label: string;
+    role: Side['role'];
+    backend: Side['backend'];
+    cpuMicrosPerRequest: number;
+    shares: { owner: string; share: number }[];
+  }[];
 }
 
 /** A load as the tables name it. */
@@ -175,33 +191,63 @@ level with every client on one session while losing no update. Each ratio is the
 the two sides' ratio within a round.
 
 ${markdownRatios(ratios)}
-${profilesMarkdown(run)}`;
+`;
 }
 
 /** Shares below this are summed into one row. */
 const SMALLEST_SHARE = 0.01;
 
-/** Each side's server CPU by package, when the run was profiled. */
-function profilesMarkdown(run: StoresRun): string {
-  if (run.profiles === undefined || run.profiles.length === 0) return '';
-  const rows = run.profiles.flatMap(({ label, shares }) => {
+/** Each side's server CPU by package, from a profiled run. */
+export function storesProfileSection(run: StoresProfile, when: string): string {
+  const rows = run.sides.flatMap(({ label, shares, cpuMicrosPerRequest }) => {
     const shown = shares.filter((s) => s.share >= SMALLEST_SHARE);
     const rest = shares.filter((s) => s.share < SMALLEST_SHARE).reduce((sum, s) => sum + s.share, 0);
-    const cells = shown.map((s) => [label, s.owner, `${fmt(s.share * 100, 1)}%`]);
-    return rest > 0 ? [...cells, [label, `${shares.length - shown.length} others`, `${fmt(rest * 100, 1)}%`]] : cells;
+    const cell = (owner: string, share: number): string[] => [label, owner, `${fmt(share * 100, 1)}%`, fmt(share * cpuMicrosPerRequest, 0)];
+    const cells = shown.map((s) => cell(s.owner, s.share));
+    return rest > 0 ? [...cells, cell(`${shares.length - shown.length} others`, rest)] : cells;
   });
-  return `
-### Where each server's CPU goes: \`npm run bench:stores -- --profile\`
+  return `## Where each store server's CPU goes: \`npm run bench:stores -- --profile\`
 
-This run's servers ran under \`--cpu-prof\` (the sampling costs every side alike). Each side's busy CPU over the
-whole run, every load together, by who owns the code that was running: this package (its built \`dist/\`), each npm
-package, Node's own JavaScript, the garbage collector, and native code outside JavaScript (sockets, HTTP parsing,
-compilation). What a session library can still win is at most its own rows (the kit's \`koa-session-kit\`; the peer's
-\`koa-session\` and \`koa-redis\`); the rest is Koa, the store's client (koa-redis brings ioredis 4), Node and V8, which
-every side pays for.
+${when} A run of its own, ${run.config.rounds} round(s) of ${run.config.durationSeconds} s at ${run.loads.join(', ')}, every server under
+\`--cpu-prof\`: the profiler's sampling slows every server alike, so these req/s and CPU figures are not the side by
+side's. Each side's busy server CPU, by who owns the code that was running: this package (its built \`dist/\`), each
+npm package, Node's own JavaScript, the garbage collector, and native code outside JavaScript (sockets, HTTP parsing,
+compilation); "µs/req" is that share of the side's median CPU per request in this run. What a session library can
+still win is at most its own rows (the kit's \`koa-session-kit\`; the peer's \`koa-session\`, \`koa-redis\` and their
+helpers); the rest is Koa, the store's client (koa-redis brings ioredis 4), Node and V8, which every side pays for.
+Work a library asks of Node (its headers, its hashing, its socket writes) counts under Node's rows, so "its own code
+free" below is a bound a library could only approach.
 
-${markdownTable(['side', 'code', 'share of busy CPU'], rows)}
+${markdownTable(['side', 'code', 'share of busy CPU', 'µs/req'], rows)}
+${bounds(run).join('\n')}
 `;
+}
+
+/** The packages that are the session library itself on each side. */
+const LIBRARY: Record<Side['role'], readonly string[]> = {
+  // koa-redis 4 ships Babel's runtime and wraps its methods with co (co-wrap-all).
+  peer: ['koa-session', 'koa-redis', 'cookies', 'keygrip', '@babel/runtime', 'co', 'co-wrap-all'],
+  kit: ['koa-session-kit'],
+  variant: ['koa-session-kit'],
+};
+
+/**
+ * For each kit side, what its server would spend per request with its own code free, against its
+ * peer's whole cost: the most any change to the kit could win over that peer on this backend.
+ */
+function bounds(run: StoresProfile): string[] {
+  return run.sides
+    .filter((kit) => kit.role === 'kit')
+    .flatMap((kit) => {
+      const peer = run.sides.find((s) => s.role === 'peer' && s.backend === kit.backend);
+      if (peer === undefined) return [];
+      const own = kit.shares.filter((s) => LIBRARY.kit.includes(s.owner)).reduce((sum, s) => sum + s.share, 0);
+      const peerOwn = peer.shares.filter((s) => LIBRARY.peer.includes(s.owner)).reduce((sum, s) => sum + s.share, 0);
+      const floor = kit.cpuMicrosPerRequest * (1 - own);
+      return [
+        `\n- ${kit.label}: its own code is ${fmt(own * 100, 1)}% of its CPU (${fmt(own * kit.cpuMicrosPerRequest, 0)} µs/req; the peer's session code ${fmt(peerOwn * 100, 1)}%, ${fmt(peerOwn * peer.cpuMicrosPerRequest, 0)} µs/req). With its own code free it would still spend ${fmt(floor, 0)} µs/req, ${fmt(floor / peer.cpuMicrosPerRequest, 2)}x ${peer.label}'s ${fmt(peer.cpuMicrosPerRequest, 0)}: on CPU per request it can be at most ${fmt(peer.cpuMicrosPerRequest / floor, 2)}x ahead of that peer here.`,
+      ];
+    });
 }
 
 /** The plain-text table for stdout. */

@@ -5,7 +5,8 @@
  * Builds the package, forks one server per side and the load process, interleaves the sides round
  * by round, counts lost updates, and writes bench/results/stores.json and bench/RESULTS.md.
  * Flags: `--quick`, `--rounds N`, `--duration S`, `--warmup S`, `--only id,id`, `--loads 1,10,100,10-shared,100-shared`, `--profile` (each
- * server under `--cpu-prof`: the top self times printed at the end, each side's CPU by package in the results), `--no-write`.
+ * server under `--cpu-prof`: a run of its own, the top self times printed at the end and each side's CPU by package
+ * written as a section of its own), `--no-write`.
  */
 
 import type { ChildProcess } from 'node:child_process';
@@ -14,10 +15,21 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build, COMMON_FLAGS, command, forkServer, get, LoadProcess, numberFlag, stopServer } from '../harness.js';
 import { ROOT } from '../package.js';
+import { median } from '../report.js';
 import { packageShares, selfTimes, type CpuProfile } from '../studies/profile.js';
 import { currentCommit, stamped, writeResults } from '../results.js';
 import { CLIENT_COOKIE } from './apps.js';
-import { cellName, consoleTable, sideRatios, summarizeSide, type Cell, type Side, type SideRound, type StoresRun } from './report.js';
+import {
+  cellName,
+  consoleTable,
+  sideRatios,
+  summarizeSide,
+  type Cell,
+  type Side,
+  type SideRound,
+  type StoresProfile,
+  type StoresRun,
+} from './report.js';
 import type { SideReport } from './server.js';
 
 const SIDES: readonly Side[] = [
@@ -150,6 +162,7 @@ async function main(): Promise<void> {
   const servers: Running[] = [];
   const load = new LoadProcess();
   let run: StoresRun;
+  const cells = flags.loads === undefined ? CELLS : CELLS.filter((cell) => flags.loads?.split(',').includes(loadName(cell)));
   try {
     for (const side of wanted) {
       const running = await start(side);
@@ -160,7 +173,6 @@ async function main(): Promise<void> {
     }
     const rounds = new Map<string, SideRound[]>();
     const key = (server: Running, cell: Cell): string => `${server.side.id} ${cell.clients} ${cell.shared}`;
-    const cells = flags.loads === undefined ? CELLS : CELLS.filter((cell) => flags.loads?.split(',').includes(loadName(cell)));
     for (let round = -1; round < config.rounds; round++) {
       for (const cell of cells) {
         for (const backend of ['Redis', 'PostgreSQL'] as const) {
@@ -193,17 +205,22 @@ async function main(): Promise<void> {
     await Promise.all(servers.map(stopServer));
     await Promise.all(exited);
   }
-  // A server writes its profile as it exits: read only once every one has.
   if (flags.profile) {
-    run.profiles = [];
+    // A server writes its profile as it exits: read once every one has.
+    const profiled: StoresProfile = { config, loads: cells.map(cellName), sides: [] };
     for (const server of servers) {
       const profile = await readProfile(server.side);
       if (profile === undefined) continue;
       printProfile(server.side, profile);
-      run.profiles.push({ side: server.side.id, label: server.side.label, shares: packageShares(profile) });
+      const cpu = median(run.results.filter((r) => r.side === server.side.id).map((r) => r.cpuMicrosPerRequest));
+      const { id: side, label, role, backend } = server.side;
+      profiled.sides.push({ side, label, role, backend, cpuMicrosPerRequest: cpu, shares: packageShares(profile) });
     }
-  }
-  if (!flags['no-write']) {
+    if (!flags['no-write']) {
+      await writeResults('stores-profile', stamped(profiled, commit));
+      log('wrote bench/results/stores-profile.json and bench/RESULTS.md');
+    }
+  } else if (!flags['no-write']) {
     await writeResults('stores', stamped(run, commit));
     log('wrote bench/results/stores.json and bench/RESULTS.md');
   }

@@ -68,7 +68,8 @@ export function packageShares(profile: CpuProfile): { owner: string; share: numb
 function ownerOf({ functionName, url }: ProfileNode['callFrame']): string {
   if (url === '') return functionName === '(garbage collector)' ? 'garbage collector' : 'native (V8 and Node outside JavaScript)';
   if (url.startsWith('node:')) return "Node's JavaScript (node:*)";
-  const inModules = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  // The innermost package: koa-redis's own ioredis counts as ioredis, not as koa-redis.
+  const inModules = /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (inModules !== null) return inModules[1] as string;
   return url.includes('/dist/') ? 'koa-session-kit' : 'the bench harness';
 }
