@@ -23,25 +23,31 @@ export interface CpuProfile {
   timeDeltas: number[];
 }
 
-/** Self time per function, as a share of all samples, largest first. */
-export function selfTimes(profile: CpuProfile): { name: string; share: number }[] {
+/** Sampled time grouped by `keyOf` (a frame it maps to undefined is left out), as shares of what was kept, largest first. */
+function sharesBy(profile: CpuProfile, keyOf: (frame: ProfileNode['callFrame']) => string | undefined): { key: string; share: number }[] {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const totals = new Map<string, number>();
   let all = 0;
   profile.samples.forEach((id, i) => {
-    const node = byId.get(id);
+    const frame = byId.get(id)?.callFrame;
+    const key = frame === undefined ? undefined : keyOf(frame);
+    if (key === undefined) return;
     const delta = profile.timeDeltas[i] ?? 0;
-    if (node === undefined) return;
-    const { functionName, url, lineNumber } = node.callFrame;
+    totals.set(key, (totals.get(key) ?? 0) + delta);
+    all += delta;
+  });
+  return [...totals].map(([key, time]) => ({ key, share: time / all })).sort((a, b) => b.share - a.share);
+}
+
+/** Self time per function, as a share of all samples, largest first. */
+export function selfTimes(profile: CpuProfile): { name: string; share: number }[] {
+  return sharesBy(profile, ({ functionName, url, lineNumber }) => {
     const where =
       url === ''
         ? ''
         : ` ${url.includes('node_modules') ? url.slice(url.lastIndexOf('node_modules/') + 13) : basename(url)}:${lineNumber + 1}`;
-    const name = `${functionName || '(anonymous)'}${where}`;
-    totals.set(name, (totals.get(name) ?? 0) + delta);
-    all += delta;
-  });
-  return [...totals].map(([name, time]) => ({ name, share: time / all })).sort((a, b) => b.share - a.share);
+    return `${functionName || '(anonymous)'}${where}`;
+  }).map(({ key, share }) => ({ name: key, share }));
 }
 
 /**
@@ -51,18 +57,10 @@ export function selfTimes(profile: CpuProfile): { name: string; share: number }[
  * shares of the rest, largest first.
  */
 export function packageShares(profile: CpuProfile): { owner: string; share: number }[] {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const totals = new Map<string, number>();
-  let busy = 0;
-  profile.samples.forEach((id, i) => {
-    const frame = byId.get(id)?.callFrame;
-    const delta = profile.timeDeltas[i] ?? 0;
-    if (frame === undefined || frame.functionName === '(idle)') return;
-    const owner = ownerOf(frame);
-    totals.set(owner, (totals.get(owner) ?? 0) + delta);
-    busy += delta;
-  });
-  return [...totals].map(([owner, time]) => ({ owner, share: time / busy })).sort((a, b) => b.share - a.share);
+  return sharesBy(profile, (frame) => (frame.functionName === '(idle)' ? undefined : ownerOf(frame))).map(({ key, share }) => ({
+    owner: key,
+    share,
+  }));
 }
 
 function ownerOf({ functionName, url }: ProfileNode['callFrame']): string {
