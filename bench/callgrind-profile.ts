@@ -111,8 +111,11 @@ export async function printProfile(id: string, counts: Counts, requests: number,
   );
   print([...self].sort((a, b) => b[1] - a[1]).slice(0, TOP));
   // Inclusive counts add up along a call chain (and over recursion): read them one by one.
-  const own = [...named(dumps, ranges, true)].filter(([name]) => name.includes('/dist/')).sort((a, b) => b[1] - a[1]);
+  const own = [...named(dumps, ranges, true)]
+    .filter(([name]) => name.includes('/dist/'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, TOP);
   console.log(`profile of ${id}: the package's functions, inclusive instructions per request`);
-  print(own.slice(0, TOP));
-  return own.slice(0, TOP).map(([name, cost]) => ({ function: shortName(name), instructions: perRequest(cost) }));
+  print(own);
+  return own.map(([name, cost]) => ({ function: shortName(name), instructions: perRequest(cost) }));
 }

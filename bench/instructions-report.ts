@@ -203,7 +203,7 @@ function parts(entry: ProfileEntry): { file: string; name: string } {
 }
 
 /** The profiled scenarios shown: the goals' two kit scenarios and koa-session's beside them. */
-const PROFILE_SHOWN = new Set(['koa-session-write', 'koa-session-read', 'kit-write', 'kit-read']);
+const PROFILE_SHOWN: ReadonlySet<string> = new Set(OVERHEAD_PAIRS.flat());
 
 /** Functions below this share of their scenario's overhead are left out of the table. */
 const SMALLEST_SHARE = 0.01;
@@ -217,13 +217,9 @@ function isMiddleware(entry: ProfileEntry, peer: boolean): boolean {
   return peer ? name === 'session' && file.endsWith('index.js') : file === 'src/middleware.js';
 }
 
-/** The largest inclusive figure among the functions of `file` (they nest, so the largest is the outermost). */
-function moduleCost(profile: readonly ProfileEntry[], file: string): number {
-  return Math.max(0, ...profile.filter((e) => parts(e).file === file).map((e) => e.instructions));
-}
-
-function functionCost(profile: readonly ProfileEntry[], name: string): number {
-  return Math.max(0, ...profile.filter((e) => parts(e).name === name).map((e) => e.instructions));
+/** The largest inclusive figure among the entries `matches` picks: they nest, so the largest is the outermost. */
+function outermost(profile: readonly ProfileEntry[], matches: (where: { file: string; name: string }) => boolean): number {
+  return Math.max(0, ...profile.filter((e) => matches(parts(e))).map((e) => e.instructions));
 }
 
 /**
@@ -235,15 +231,17 @@ function missedGoal(kit: InstructionRow, peer: number): string {
   const profile = kit.profile ?? [];
   const over = kit.overBare ?? 0;
   const allowed = OVERHEAD_GOAL * peer;
-  const load = moduleCost(profile, 'src/load.js');
-  const commit = moduleCost(profile, 'src/commit.js');
+  const inFile = (file: string): number => outermost(profile, (where) => where.file === file);
+  const named = (name: string): number => outermost(profile, (where) => where.name === name);
+  const load = inFile('src/load.js');
+  const commit = inFile('src/commit.js');
   const n = (value: number): string => fmt(value, 0);
   const share = (value: number): string => `${fmt((value / over) * 100, 0)}%`;
   const inCommit =
     commit === 0
       ? ''
-      : `, of it the strict check before the write (\`assertCarries\`) ${n(functionCost(profile, 'assertCarries'))} and the per-id queue with the versioned write and its cookie line (src/conflicts.js) ${n(moduleCost(profile, 'src/conflicts.js'))}`;
-  return `- ${kit.label}: the goal allows ${n(allowed)} instructions over bare (${OVERHEAD_GOAL} × koa-session's ${n(peer)}); the kit spends ${n(over)}, ${n(over - allowed)} more. Loading (src/load.js) ${n(load)} (${share(load)}), of it decoding with the strict check on read (\`decode\`) ${n(functionCost(profile, 'decode'))}; committing (src/commit.js) ${n(commit)} (${share(commit)})${inCommit}; the remaining ${n(over - load - commit)} (${share(over - load - commit)}) is outside both: the middleware and its per-request slot, \`getSession\` and the \`Session\`, and what Koa and Node do for the Set-Cookie and Vary headers and the extra promises.`;
+      : `, of it the strict check before the write (\`assertCarries\`) ${n(named('assertCarries'))} and the per-id queue with the versioned write and its cookie line (src/conflicts.js) ${n(inFile('src/conflicts.js'))}`;
+  return `- ${kit.label}: the goal allows ${n(allowed)} instructions over bare (${OVERHEAD_GOAL} × koa-session's ${n(peer)}); the kit spends ${n(over)}, ${n(over - allowed)} more. Loading (src/load.js) ${n(load)} (${share(load)}), of it decoding with the strict check on read (\`decode\`) ${n(named('decode'))}; committing (src/commit.js) ${n(commit)} (${share(commit)})${inCommit}; the remaining ${n(over - load - commit)} (${share(over - load - commit)}) is outside both: the middleware and its per-request slot, \`getSession\` and the \`Session\`, and what Koa and Node do for the Set-Cookie and Vary headers and the extra promises.`;
 }
 
 /** Where each profiled scenario's instructions go, and for a goal missed, the steps that hold it. */

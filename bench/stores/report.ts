@@ -231,6 +231,11 @@ const LIBRARY: Record<Side['role'], readonly string[]> = {
   variant: ['koa-session-kit'],
 };
 
+/** The share of busy CPU that `owners` hold together. */
+function shareOf(shares: readonly { owner: string; share: number }[], owners: readonly string[]): number {
+  return shares.filter((s) => owners.includes(s.owner)).reduce((sum, s) => sum + s.share, 0);
+}
+
 /**
  * For each kit side, what its server would spend per request with its own code free, against its
  * peer's whole cost: the most any change to the kit could win over that peer on this backend.
@@ -241,8 +246,8 @@ function bounds(run: StoresProfile): string[] {
     .flatMap((kit) => {
       const peer = run.sides.find((s) => s.role === 'peer' && s.backend === kit.backend);
       if (peer === undefined) return [];
-      const own = kit.shares.filter((s) => LIBRARY.kit.includes(s.owner)).reduce((sum, s) => sum + s.share, 0);
-      const peerOwn = peer.shares.filter((s) => LIBRARY.peer.includes(s.owner)).reduce((sum, s) => sum + s.share, 0);
+      const own = shareOf(kit.shares, LIBRARY.kit);
+      const peerOwn = shareOf(peer.shares, LIBRARY.peer);
       const floor = kit.cpuMicrosPerRequest * (1 - own);
       return [
         `\n- ${kit.label}: its own code is ${fmt(own * 100, 1)}% of its CPU (${fmt(own * kit.cpuMicrosPerRequest, 0)} µs/req; the peer's session code ${fmt(peerOwn * 100, 1)}%, ${fmt(peerOwn * peer.cpuMicrosPerRequest, 0)} µs/req). With its own code free it would still spend ${fmt(floor, 0)} µs/req, ${fmt(floor / peer.cpuMicrosPerRequest, 2)}x ${peer.label}'s ${fmt(peer.cpuMicrosPerRequest, 0)}: on CPU per request it can be at most ${fmt(peer.cpuMicrosPerRequest / floor, 2)}x ahead of that peer here.`,
